@@ -1,0 +1,93 @@
+//! The commands of the `graphql-api` binary.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use migrations::{Migrator, MigratorTrait as _};
+use secrecy::ExposeSecret as _;
+
+use crate::{
+    config::{Cli, Command, Config, MigrateAction, SeedArgs},
+    db, schema, seed,
+    startup::{Application, shutdown_signal},
+};
+
+/// Runs the command the user asked for.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate { action } => migrate(&config, action).await,
+        Command::Seed(args) => seed(&config, &args).await,
+        Command::Sdl { write } => sdl(write.as_deref()),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    migrate(&config, MigrateAction::Up).await?;
+    let app = Application::build(config).await?;
+    let address = app.local_addr()?;
+    tracing::info!(%address, "graphql-api listening: GraphiQL at http://{address}/graphql");
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
+    db::create_database_if_missing(config.database_url.expose_secret()).await?;
+    let db = db::connect(config).await?;
+    match action {
+        MigrateAction::Up => Migrator::up(&db, None)
+            .await
+            .context("applying migrations")?,
+        MigrateAction::Down => Migrator::down(&db, Some(1)).await.context("rolling back")?,
+        MigrateAction::Fresh => Migrator::fresh(&db)
+            .await
+            .context("re-creating the schema")?,
+        MigrateAction::Status => Migrator::status(&db).await.context("listing migrations")?,
+    }
+    db.close().await.ok();
+    Ok(())
+}
+
+async fn seed(config: &Config, args: &SeedArgs) -> anyhow::Result<()> {
+    migrate(config, MigrateAction::Up).await?;
+    let db = db::connect(config).await?;
+    if !args.no_demo {
+        let report = seed::seed_demo(&db).await?;
+        println!("{report}");
+    }
+    if let Some(seats) = args.seats {
+        let started = Instant::now();
+        let report = seed::seed_event(&db, &seed::load_test_spec(seats)).await?;
+        println!("{report}");
+        if report.created {
+            println!(
+                "  {:.0} seats/s ({:.2} s including ANALYZE)",
+                report.seats as f64 / report.elapsed.as_secs_f64().max(1e-9),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    db.close().await.ok();
+    Ok(())
+}
+
+fn sdl(write: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let (public, sale) = (schema::public_sdl(), schema::sale_sdl());
+    match write {
+        Some(dir) => {
+            for (file, sdl) in [
+                ("schema.public.graphql", &public),
+                ("schema.sale.graphql", &sale),
+            ] {
+                let path = dir.join(file);
+                std::fs::write(&path, sdl)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+        }
+        None => println!(
+            "# public schema (/graphql)\n{public}\n# sale schema (/sale/{{eventId}}/graphql)\n{sale}"
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Configuration, read once from the command line and environment, with local defaults.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+/// The ticketing API server and its tools.
+#[derive(Debug, Parser)]
+#[command(name = "graphql-api", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// What to do; `serve` when none is given.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve the API (the default).
+    Serve,
+    /// Apply (or roll back) database migrations and exit.
+    Migrate {
+        /// `up` applies pending migrations, `down` rolls back the last one, `fresh` drops
+        /// everything and re-applies, `status` lists them.
+        #[arg(value_enum, default_value_t = MigrateAction::Up)]
+        action: MigrateAction,
+    },
+    /// Load the demo stadium show (idempotent), or a large event for load tests.
+    Seed(SeedArgs),
+    /// Print the schemas' SDL, or write them to the checked-in files.
+    Sdl {
+        /// Write `schema.public.graphql` and `schema.sale.graphql` into this folder.
+        #[arg(long)]
+        write: Option<std::path::PathBuf>,
+    },
+}
+
+/// Migration actions.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MigrateAction {
+    Up,
+    Down,
+    Fresh,
+    Status,
+}
+
+/// Options of the `seed` command.
+#[derive(Clone, Debug, Args)]
+pub struct SeedArgs {
+    /// Also (or instead) make a load-test event with this many seats, e.g. 1000000.
+    #[arg(long)]
+    pub seats: Option<u32>,
+    /// Skip the demo show (with `--seats`: load only the large event).
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Everything the server reads from its environment. See the README's table.
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "API_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Postgres URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/tickets",
+        hide_env_values = true
+    )]
+    pub database_url: SecretString,
+    /// Connections in this instance's Postgres pool (keep pool x instances < max_connections).
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 20)]
+    pub db_max_connections: u32,
+    /// How long a request waits for a pooled connection before failing, in ms.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000)]
+    pub db_acquire_timeout_ms: u64,
+    /// Postgres `statement_timeout` for the pool, in ms.
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub db_statement_timeout_ms: u64,
+    /// Redis URL (a single node; see ARCHITECTURE.md for Cluster).
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/0",
+        hide_env_values = true
+    )]
+    pub redis_url: SecretString,
+    /// Prefix of every Redis key this instance uses (tests give each run its own).
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "tix:")]
+    pub redis_key_prefix: String,
+    /// Timeout of one Redis command, in ms.
+    #[arg(long, env = "REDIS_COMMAND_TIMEOUT_MS", default_value_t = 2_000)]
+    pub redis_command_timeout_ms: u64,
+    /// `human` or `json`. Verbosity comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Deepest nesting of fields a query may have.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 15)]
+    pub graphql_max_depth: usize,
+    /// Highest estimated cost of a query (a list field costs its page size times its items).
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 10_000)]
+    pub graphql_max_complexity: usize,
+    /// Largest `first` accepted by paginated fields.
+    #[arg(long, env = "SEATS_MAX_PAGE", default_value_t = 500)]
+    pub seats_max_page: u32,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may finish after SIGTERM, in seconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+    /// Folder of the built web client to serve at `/` (none: the API serves no files).
+    #[arg(long, env = "CLIENT_DIR")]
+    pub client_dir: Option<std::path::PathBuf>,
+}
+
+impl Config {
+    /// The configuration with every default, as a local run gets it.
+    pub fn local_defaults() -> Self {
+        Cli::parse_from(["graphql-api"]).config
+    }
+
+    pub fn db_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_acquire_timeout_ms)
+    }
+
+    pub fn db_statement_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_statement_timeout_ms)
+    }
+
+    pub fn redis_command_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_command_timeout_ms)
+    }
+}

@@ -1,0 +1,117 @@
+//! The Postgres pool, and creating the database on a fresh machine.
+
+use anyhow::Context as _;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
+use secrecy::ExposeSecret as _;
+
+use crate::config::Config;
+
+/// Counts statements sent to Postgres by one instance (tests use it to prove there is no N+1).
+#[derive(Clone, Debug, Default)]
+pub struct QueryCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl QueryCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Opens this instance's pool, counting its statements into `counter`.
+pub async fn connect_counted(
+    config: &Config,
+    counter: &QueryCounter,
+) -> anyhow::Result<DatabaseConnection> {
+    let mut db = connect(config).await?;
+    let counter = counter.0.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    Ok(db)
+}
+
+/// Opens a pool with the configured size and timeouts.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(config.database_url.expose_secret().to_owned());
+    options
+        .max_connections(config.db_max_connections)
+        .min_connections(1)
+        .acquire_timeout(config.db_acquire_timeout())
+        .statement_timeout(config.db_statement_timeout())
+        .set_application_name("graphql-api")
+        .sqlx_logging(false);
+    Database::connect(options)
+        .await
+        .context("connecting to Postgres (is it running? see DATABASE_URL)")
+}
+
+/// Creates the database named in `url` if it does not exist yet (first run on a machine).
+pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
+    let (server, name) = split_database_url(url)?;
+    let admin = Database::connect(format!("{server}/postgres"))
+        .await
+        .context("connecting to the `postgres` database to create ours")?;
+    let exists = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            admin.get_database_backend(),
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            [name.clone().into()],
+        ))
+        .await
+        .context("looking for the database")?
+        .is_some();
+    if !exists {
+        // A concurrent creator wins the race harmlessly: "already exists" is fine.
+        if let Err(error) = admin
+            .execute_unprepared(&format!("CREATE DATABASE {}", quote_ident(&name)))
+            .await
+            && !error.to_string().contains("already exists")
+        {
+            return Err(error).context("creating the database");
+        }
+        tracing::info!(database = %name, "created database");
+    }
+    admin.close().await.ok();
+    Ok(())
+}
+
+/// Splits `postgres://user@host:port/db?opts` into the server part and the database name.
+pub fn split_database_url(url: &str) -> anyhow::Result<(String, String)> {
+    let without_query = url.split('?').next().unwrap_or(url);
+    let (server, name) = without_query
+        .rsplit_once('/')
+        .filter(|(server, name)| {
+            server.contains("://") && !server.ends_with('/') && !name.is_empty()
+        })
+        .context("DATABASE_URL must name a database, like postgres://user@host:5432/tickets")?;
+    Ok((server.to_owned(), name.to_owned()))
+}
+
+/// Quotes an identifier for SQL that cannot take it as a parameter (CREATE DATABASE).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_splits_into_server_and_name() {
+        let (server, name) =
+            split_database_url("postgres://postgres@127.0.0.1:5432/tickets?sslmode=disable")
+                .expect("valid url");
+        assert_eq!(server, "postgres://postgres@127.0.0.1:5432");
+        assert_eq!(name, "tickets");
+    }
+
+    #[test]
+    fn a_database_url_without_a_name_is_refused() {
+        assert!(split_database_url("postgres://postgres@127.0.0.1:5432").is_err());
+        assert!(split_database_url("postgres://postgres@127.0.0.1:5432/").is_err());
+    }
+
+    #[test]
+    fn identifiers_are_quoted_safely() {
+        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
+    }
+}

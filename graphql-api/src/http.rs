@@ -1,0 +1,215 @@
+//! HTTP routes: the two GraphQL endpoints (POST executes, GET serves GraphiQL), health and
+//! readiness, and the web client's files.
+
+use std::time::{Duration, Instant};
+
+use async_graphql::http::GraphiQLSource;
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, Request, State, rejection::BytesRejection},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use fred::prelude::ClientLike as _;
+use tower_http::{
+    compression::CompressionLayer,
+    services::{ServeDir, ServeFile},
+};
+
+use crate::{
+    error::{ApiError, ErrorCode, graphql_error_body, json_error},
+    events::find_event,
+    loaders::DbLoader,
+    schema::{PublicSchema, SaleSchema, SaleScope, public_schema, sale_schema},
+    state::AppState,
+};
+
+/// What every handler reaches.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub public: PublicSchema,
+    pub sale: SaleSchema,
+}
+
+/// All routes of the API.
+pub fn router(app: &AppState) -> Router {
+    let state = HttpState {
+        public: public_schema(app),
+        sale: sale_schema(app),
+        app: app.clone(),
+    };
+    let graphql = Router::new()
+        .route("/graphql", get(public_graphiql).post(public_graphql))
+        .route(
+            "/sale/{event_id}/graphql",
+            get(sale_graphiql).post(sale_graphql),
+        )
+        .layer(DefaultBodyLimit::max(app.config().max_body_bytes))
+        .layer(middleware::from_fn(log_request));
+    let probes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
+    let router = graphql.merge(probes);
+    let router = match &app.config().client_dir {
+        // The client is a single-page app: unknown paths get its index.html.
+        Some(dir) => router
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        None => router.fallback(not_found),
+    };
+    router.layer(CompressionLayer::new()).with_state(state)
+}
+
+/// Logs one line per request, with the path only: query strings may carry tokens.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    response
+}
+
+async fn public_graphql(
+    State(state): State<HttpState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = match parse_graphql_request(body) {
+        Ok(request) => request,
+        Err(refusal) => return *refusal,
+    };
+    let request = request.data(DbLoader::for_request(state.app.db().clone()));
+    graphql_response(state.public.execute(request).await)
+}
+
+async fn sale_graphql(
+    State(state): State<HttpState>,
+    Path(event_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = match parse_graphql_request(body) {
+        Ok(request) => request,
+        Err(refusal) => return *refusal,
+    };
+    let event = match find_event(&state.app, &event_id).await {
+        Ok(event) => event,
+        Err(error) => return refusal_for(&error),
+    };
+    let request = request
+        .data(SaleScope { event })
+        .data(DbLoader::for_request(state.app.db().clone()));
+    graphql_response(state.sale.execute(request).await)
+}
+
+/// Reads a JSON GraphQL request, refusing bodies that are too large or not GraphQL.
+fn parse_graphql_request(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<async_graphql::Request, Box<Response>> {
+    let body = body.map_err(|rejection| {
+        let (code, message) = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            (ErrorCode::PayloadTooLarge, "The request body is too large.")
+        } else {
+            (ErrorCode::BadRequest, "The request body could not be read.")
+        };
+        Box::new(graphql_refusal(code, message))
+    })?;
+    let refusal = || {
+        Box::new(graphql_refusal(
+            ErrorCode::BadRequest,
+            "The body must be JSON like {\"query\": \"...\", \"variables\": {...}}.",
+        ))
+    };
+    let request = serde_json::from_slice::<async_graphql::Request>(&body).map_err(|_| refusal())?;
+    if request.query.trim().is_empty() {
+        return Err(refusal());
+    }
+    Ok(request)
+}
+
+fn refusal_for(error: &ApiError) -> Response {
+    if let ApiError::Internal(cause) = error {
+        crate::error::log_internal(cause);
+    }
+    graphql_refusal(error.code(), &error.to_string())
+}
+
+fn graphql_refusal(code: ErrorCode, message: &str) -> Response {
+    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(graphql_error_body(code, message))).into_response()
+}
+
+fn graphql_response(response: async_graphql::Response) -> Response {
+    let mut http = Json(response).into_response();
+    http.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    http
+}
+
+async fn public_graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("Tickets: public API")
+            .finish(),
+    )
+}
+
+async fn sale_graphiql(State(state): State<HttpState>, Path(event_id): Path<String>) -> Response {
+    match find_event(&state.app, &event_id).await {
+        Ok(event) => {
+            let endpoint = format!("/sale/{}/graphql", event.id);
+            let title = format!("Tickets: sale of {}", event.name);
+            Html(
+                GraphiQLSource::build()
+                    .endpoint(&endpoint)
+                    .title(&title)
+                    .finish(),
+            )
+            .into_response()
+        }
+        Err(error) => refusal_for(&error),
+    }
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: Postgres and Redis both answer within a second.
+async fn readyz(State(state): State<HttpState>) -> Response {
+    let limit = Duration::from_secs(1);
+    let postgres = tokio::time::timeout(limit, state.app.db().ping()).await;
+    let redis = tokio::time::timeout(limit, state.app.redis().ping::<String>(None)).await;
+    let postgres_ok = matches!(postgres, Ok(Ok(())));
+    let redis_ok = matches!(redis, Ok(Ok(_)));
+    let verdict = |ok: bool| if ok { "ok" } else { "unreachable" };
+    let status = if postgres_ok && redis_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if status == StatusCode::OK { "ready" } else { "not ready" },
+        "postgres": verdict(postgres_ok),
+        "redis": verdict(redis_ok),
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json_error(ErrorCode::NotFound, "No such route.")),
+    )
+        .into_response()
+}

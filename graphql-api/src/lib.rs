@@ -1,0 +1,35 @@
+//! The ticketing GraphQL API.
+//!
+//! - [`config`]: typed configuration from the environment, with local defaults.
+//! - [`startup`]: building and running an instance ([`startup::Application`]).
+//! - [`http`]: routes: GraphQL endpoints, GraphiQL, health, the client's files.
+//! - [`schema`]: the public and sale schemas, and the error-code extension.
+//! - [`error`]: the one error enum and the table of client-visible codes.
+//! - [`events`]: events on the public schema.
+//! - [`seats`]: categories, seat pages, the seat map and availability on the sale schema.
+//! - [`seed`]: the demo stadium show and large load-test events.
+//! - [`loaders`]: per-request batch loading (no N+1).
+//! - [`db`], [`redis`]: connections and Redis key layout.
+//! - [`money`]: amounts in minor units, formatted for people.
+//! - [`cli`], [`telemetry`]: the binary's commands and logging.
+//! - `testing` (feature `testing`): fresh database and Redis namespace per test, and the
+//!   real server on port 0.
+
+pub mod cli;
+pub mod config;
+mod context;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod loaders;
+pub mod money;
+pub mod redis;
+pub mod schema;
+pub mod seats;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;

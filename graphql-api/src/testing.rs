@@ -1,0 +1,412 @@
+//! Test harness shared by every crate's tests (feature `testing`).
+//!
+//! - [`TestDb`]: a fresh database per test, cloned from a migrated template (made once per
+//!   migration set, under an advisory lock so parallel test processes agree), dropped after.
+//! - [`TestRedis`]: a fresh key prefix per test on the shared Redis, deleted after.
+//! - [`TestApp`]: the real API on port 0 over both, with helpers to query it over HTTP;
+//!   [`TestApp::spawn_instance`] starts more instances on the same database and Redis.
+//!
+//! Environment: `TEST_DATABASE_URL` (a server URL ending in a database to connect to for
+//! admin work, default `postgres://postgres@127.0.0.1:5432/postgres`), `TEST_REDIS_URL`
+//! (default `redis://127.0.0.1:6379/0`), `KEEP_TEST_DB=1` to keep databases for debugging.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context as _;
+use fred::prelude::{ClientLike as _, KeysInterface as _};
+use migrations::{Migrator, MigratorTrait as _};
+use sea_orm::{ConnectionTrait as _, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+use crate::{
+    config::Config,
+    db::{quote_ident, split_database_url},
+    seed,
+    startup::Application,
+    state::AppState,
+};
+
+/// Where tests find Postgres for admin work.
+pub fn admin_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Where tests find Redis.
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
+}
+
+/// Any key that fits in a Postgres advisory lock, the same in every test process.
+const TEMPLATE_LOCK: i64 = 0x7469_636b_6574;
+
+/// A database of its own for one test, migrated, dropped when the value is dropped.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub connection: DatabaseConnection,
+}
+
+impl TestDb {
+    /// Clones the migrated template into a new database.
+    pub async fn new() -> Self {
+        Self::try_new().await.expect("creating a test database")
+    }
+
+    async fn try_new() -> anyhow::Result<Self> {
+        let admin_url = admin_database_url();
+        let (server, _) = split_database_url(&admin_url)?;
+        let template = ensure_template(&admin_url).await?;
+        let name = format!("tickets_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url)
+            .await
+            .context("connecting as admin")?;
+        let create = format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(&name),
+            quote_ident(&template)
+        );
+        let mut attempt = 0;
+        loop {
+            match admin.execute_unprepared(&create).await {
+                Ok(_) => break,
+                // Another process may be briefly connected to the template; try again.
+                Err(error) if attempt < 20 && error.to_string().contains("being accessed") => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(error) => return Err(error).context("cloning the template database"),
+            }
+        }
+        admin.close().await.ok();
+        let url = format!("{server}/{name}");
+        let connection = Database::connect(&url)
+            .await
+            .context("connecting to the test database")?;
+        Ok(Self {
+            name,
+            url,
+            connection,
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::env::var_os("KEEP_TEST_DB").is_some() {
+            eprintln!("kept test database {}", self.name);
+            return;
+        }
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; a thread with its own runtime can block.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    if let Ok(admin) = Database::connect(admin_database_url()).await {
+                        let sql = format!(
+                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                            quote_ident(&name)
+                        );
+                        let _ = admin.execute_unprepared(&sql).await;
+                        admin.close().await.ok();
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// Makes the migrated template once per migration set; returns its name.
+async fn ensure_template(admin_url: &str) -> anyhow::Result<String> {
+    let name = format!("tickets_tmpl_{}", migrations::fingerprint());
+    let mut options = sea_orm::ConnectOptions::new(admin_url.to_owned());
+    // One connection: the advisory lock belongs to a session.
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .sqlx_logging(false);
+    let admin = Database::connect(options)
+        .await
+        .context("connecting as admin")?;
+    admin
+        .execute_unprepared(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
+        .await?;
+    let result = build_template_if_missing(&admin, admin_url, &name).await;
+    admin
+        .execute_unprepared(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
+        .await
+        .ok();
+    admin.close().await.ok();
+    result.map(|()| name)
+}
+
+async fn build_template_if_missing(
+    admin: &DatabaseConnection,
+    admin_url: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    let exists = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            admin.get_database_backend(),
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            [name.into()],
+        ))
+        .await?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    // Built under another name and renamed when complete, so a crash mid-way never leaves a
+    // half-migrated template behind under the real name.
+    let building = format!("{name}_building");
+    admin
+        .execute_unprepared(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&building)
+        ))
+        .await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {}", quote_ident(&building)))
+        .await?;
+    let (server, _) = split_database_url(admin_url)?;
+    let db = Database::connect(format!("{server}/{building}")).await?;
+    Migrator::up(&db, None)
+        .await
+        .context("migrating the template")?;
+    db.close().await.ok();
+    admin
+        .execute_unprepared(&format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quote_ident(&building),
+            quote_ident(name)
+        ))
+        .await
+        .context("renaming the template")?;
+    Ok(())
+}
+
+/// A Redis key prefix of its own for one test; its keys are deleted when dropped.
+pub struct TestRedis {
+    pub url: String,
+    pub prefix: String,
+}
+
+impl TestRedis {
+    pub fn new() -> Self {
+        Self {
+            url: redis_url(),
+            prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
+        }
+    }
+}
+
+impl Default for TestRedis {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        let (url, pattern) = (self.url.clone(), format!("{}*", self.prefix));
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                let Ok(config) = fred::prelude::Config::from_url(&url) else {
+                    return;
+                };
+                let Ok(client) = fred::prelude::Builder::from_config(config).build() else {
+                    return;
+                };
+                if client.init().await.is_err() {
+                    return;
+                }
+                let mut cursor = "0".to_owned();
+                loop {
+                    let reply: Result<(String, Vec<String>), _> = client
+                        .custom(
+                            fred::cmd!("SCAN"),
+                            vec![
+                                cursor.clone(),
+                                "MATCH".into(),
+                                pattern.clone(),
+                                "COUNT".into(),
+                                "1000".into(),
+                            ],
+                        )
+                        .await;
+                    let Ok((next, keys)) = reply else { break };
+                    if !keys.is_empty() {
+                        let _: Result<i64, _> = client.del(keys).await;
+                    }
+                    if next == "0" {
+                        break;
+                    }
+                    cursor = next;
+                }
+                let _ = client.quit().await;
+            });
+        })
+        .join();
+    }
+}
+
+/// The configuration a test instance runs with.
+pub fn test_config(db: &TestDb, redis: &TestRedis) -> Config {
+    let mut config = Config::local_defaults();
+    config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.database_url = db.url.clone().into();
+    config.redis_url = redis.url.clone().into();
+    config.redis_key_prefix = redis.prefix.clone();
+    config.db_max_connections = 8;
+    config.shutdown_grace_secs = 1;
+    config
+}
+
+/// One running API instance.
+pub struct TestInstance {
+    pub address: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestInstance {
+    /// Starts an instance with this configuration.
+    pub async fn start(config: Config) -> Self {
+        let app = Application::build(config).await.expect("building the API");
+        let address = app.local_addr().expect("bound address");
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stops the instance gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestInstance {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A test's whole world: its own database and Redis prefix, and one API instance on them.
+pub struct TestApp {
+    pub instance: TestInstance,
+    pub http: reqwest::Client,
+    // Dropped last: instances close their pools before their database goes.
+    pub redis: TestRedis,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    /// A fresh world with one instance on default test configuration.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A fresh world with one instance whose configuration `configure` adjusts.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::new().await;
+        let redis = TestRedis::new();
+        let mut config = test_config(&db, &redis);
+        configure(&mut config);
+        let instance = TestInstance::start(config).await;
+        Self {
+            instance,
+            http: reqwest::Client::new(),
+            redis,
+            db,
+        }
+    }
+
+    /// Another instance on the same database and Redis prefix.
+    pub async fn spawn_instance(&self, configure: impl FnOnce(&mut Config)) -> TestInstance {
+        let mut config = test_config(&self.db, &self.redis);
+        configure(&mut config);
+        TestInstance::start(config).await
+    }
+
+    /// The first instance's base URL.
+    pub fn base_url(&self) -> String {
+        self.instance.base_url()
+    }
+
+    /// Loads a stadium event with `seats` seats (ON_SALE, demo prices); returns its id.
+    pub async fn seed_event(&self, seats: u32) -> i64 {
+        let spec = seed::load_test_spec(seats);
+        seed::seed_event(&self.db.connection, &spec)
+            .await
+            .expect("seeding an event")
+            .event_id
+    }
+
+    /// POSTs a query to the public schema; returns the JSON body.
+    pub async fn public(&self, query: &str, variables: Value) -> Value {
+        self.post_json(
+            "/graphql",
+            &json!({ "query": query, "variables": variables }),
+        )
+        .await
+        .1
+    }
+
+    /// POSTs a query to an event's sale schema; returns the JSON body.
+    pub async fn sale(&self, event_id: i64, query: &str, variables: Value) -> Value {
+        let path = format!("/sale/{event_id}/graphql");
+        self.post_json(&path, &json!({ "query": query, "variables": variables }))
+            .await
+            .1
+    }
+
+    /// POSTs any JSON to a path; returns the status and JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url()))
+            .json(body)
+            .send()
+            .await
+            .expect("sending a request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+}
+
+/// The `extensions.code` of a response's first error, if any.
+pub fn first_error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}

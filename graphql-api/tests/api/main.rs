@@ -1,0 +1,15 @@
+//! Integration tests of the API against real Postgres and Redis: each test gets its own
+//! database (cloned from a migrated template) and Redis prefix, and the real server on
+//! port 0. One test binary, so the workspace links it once.
+
+mod constraints;
+mod entities_round_trip;
+mod errors;
+mod events;
+mod health;
+mod migrations_down;
+mod sdl;
+mod seat_map;
+mod seats;
+mod seed;
+mod support;

@@ -1,0 +1,126 @@
+//! The seat map: compact, complete, and live with seat states.
+
+use std::collections::HashSet;
+
+use graphql_api::testing::TestApp;
+use serde_json::{Value, json};
+
+use crate::support::{first_seat_ids, hold_seats, insert_user};
+
+const MAP: &str = "{ seatMap { eventId seatCount bounds { minX minY maxX maxY } \
+    categories { id name colour } sections { name categoryId seatCount labelX labelY } \
+    runs { section row categoryId firstSeatId firstNumber count x y dx dy } status } }";
+
+/// Expands runs into (seat id, section, row, number, x, y).
+fn expand(map: &Value) -> Vec<(i64, String, String, i64, i64, i64)> {
+    let sections = map["sections"].as_array().expect("sections");
+    map["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .flat_map(|run| {
+            let first: i64 = run["firstSeatId"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .expect("id");
+            let section = sections[run["section"].as_u64().expect("index") as usize]["name"]
+                .as_str()
+                .expect("name")
+                .to_owned();
+            let row = run["row"].as_str().expect("row").to_owned();
+            let get = |key: &str| run[key].as_i64().expect(key);
+            (0..get("count")).map(move |k| {
+                (
+                    first + k,
+                    section.clone(),
+                    row.clone(),
+                    get("firstNumber") + k,
+                    get("x") + k * get("dx"),
+                    get("y") + k * get("dy"),
+                )
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_seat_map_covers_every_seat_once_and_matches_the_database() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(3_000).await;
+
+    let body = app.sale(event, MAP, json!({})).await;
+    let map = &body["data"]["seatMap"];
+    let seats = expand(map);
+
+    assert_eq!(map["seatCount"], 3_000, "{body}");
+    assert_eq!(seats.len(), 3_000);
+    assert_eq!(
+        seats.iter().map(|s| s.0).collect::<HashSet<_>>().len(),
+        3_000
+    );
+    assert_eq!(map["status"].as_str().map(str::len), Some(3_000));
+    assert!(
+        map["status"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .all(|c| c == 'A')
+    );
+    assert!(
+        (map["runs"].as_array().map(Vec::len).unwrap_or(0)) < 300,
+        "rows, not seats"
+    );
+    let rows = sea_orm::ConnectionTrait::query_all_raw(
+        &app.db.connection,
+        sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT id, section, row_label, number, x, y FROM seats WHERE event_id = $1 ORDER BY id",
+            [event.into()],
+        ),
+    )
+    .await
+    .expect("seats");
+    let from_db: Vec<(i64, String, String, i64, i64, i64)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "id").expect("id"),
+                row.try_get("", "section").expect("section"),
+                row.try_get("", "row_label").expect("row"),
+                i64::from(row.try_get::<i32>("", "number").expect("number")),
+                i64::from(row.try_get::<i32>("", "x").expect("x")),
+                i64::from(row.try_get::<i32>("", "y").expect("y")),
+            )
+        })
+        .collect();
+    assert_eq!(seats, from_db);
+    let bounds = &map["bounds"];
+    assert!(seats.iter().all(|s| {
+        bounds["minX"].as_i64() <= Some(s.4)
+            && Some(s.4) <= bounds["maxX"].as_i64()
+            && bounds["minY"].as_i64() <= Some(s.5)
+            && Some(s.5) <= bounds["maxY"].as_i64()
+    }));
+}
+
+#[tokio::test]
+async fn the_seat_map_marks_held_seats_at_their_position_in_the_status_string() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(500).await;
+    let db = &app.db.connection;
+    let seats = first_seat_ids(db, event, 500).await;
+    let fan = insert_user(db, "fan@example.com").await;
+    let held = [seats[7], seats[250], seats[499]];
+    app.sale(event, MAP, json!({})).await; // the layout is cached before the change
+    hold_seats(db, event, fan, &held, 600).await;
+
+    let body = app.sale(event, MAP, json!({})).await;
+    let map = &body["data"]["seatMap"];
+    let order: Vec<i64> = expand(map).iter().map(|s| s.0).collect();
+    let status: Vec<char> = map["status"].as_str().expect("status").chars().collect();
+
+    for (index, seat) in order.iter().enumerate() {
+        let expected = if held.contains(seat) { 'H' } else { 'A' };
+        assert_eq!(status[index], expected, "seat {seat}");
+    }
+}
