@@ -49,7 +49,7 @@ pub fn router(app: &AppState) -> Router {
             get(sale_graphiql).post(sale_graphql),
         )
         .layer(DefaultBodyLimit::max(app.config().max_body_bytes))
-        .layer(middleware::from_fn(log_request));
+        .layer(middleware::from_fn_with_state(app.clone(), log_request));
     let probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
@@ -64,10 +64,11 @@ pub fn router(app: &AppState) -> Router {
 }
 
 /// Logs one line per request, with the path only: query strings may carry tokens.
-async fn log_request(request: Request, next: Next) -> Response {
+async fn log_request(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    app.requests().record(method.as_str(), &path);
     let response = next.run(request).await;
     tracing::info!(
         %method,

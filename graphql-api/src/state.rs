@@ -20,6 +20,7 @@ struct Inner {
     redis: fred::prelude::Pool,
     keys: Keys,
     queries: QueryCounter,
+    requests: RequestLog,
     /// Events by id, briefly: every sale request names its event, and events rarely change.
     events: Cache<i64, Arc<event::Model>>,
     /// Seat layouts by event id: seats never move once seeded, so a layout is built once.
@@ -41,6 +42,7 @@ impl AppState {
                 redis,
                 keys,
                 queries,
+                requests: RequestLog::default(),
                 events: Cache::builder()
                     .max_capacity(10_000)
                     .time_to_live(Duration::from_secs(2))
@@ -70,6 +72,11 @@ impl AppState {
         &self.inner.queries
     }
 
+    /// The most recent requests this instance served (method and path).
+    pub fn requests(&self) -> &RequestLog {
+        &self.inner.requests
+    }
+
     pub fn keys(&self) -> &Keys {
         &self.inner.keys
     }
@@ -80,5 +87,47 @@ impl AppState {
 
     pub(crate) fn layout_cache(&self) -> &Cache<i64, Arc<SeatLayout>> {
         &self.inner.layouts
+    }
+}
+
+/// The last requests an instance served, newest last: lets tests see what reached the API
+/// (and what a gateway kept away from it).
+#[derive(Clone, Debug, Default)]
+pub struct RequestLog {
+    entries: Arc<std::sync::Mutex<std::collections::VecDeque<(String, String)>>>,
+    total: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RequestLog {
+    const KEEP: usize = 10_000;
+
+    pub(crate) fn record(&self, method: &str, path: &str) {
+        self.total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() == Self::KEEP {
+                entries.pop_front();
+            }
+            entries.push_back((method.to_owned(), path.to_owned()));
+        }
+    }
+
+    /// Requests served since start.
+    pub fn total(&self) -> u64 {
+        self.total.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The kept entries whose path starts with `prefix`.
+    pub fn matching(&self, prefix: &str) -> Vec<(String, String)> {
+        self.entries
+            .lock()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|(_, path)| path.starts_with(prefix))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
