@@ -30,6 +30,22 @@ pub const ISSUER: &str = "tickets";
 /// Tokens longer than this are refused before any parsing (a real one is about 400 bytes).
 pub const MAX_TOKEN_BYTES: usize = 2_048;
 
+/// Admission keys used when none are configured: fine on a laptop, never in production
+/// (the API and the gateway log a warning when they run on it).
+pub const DEV_ADMISSION_KEYS: &str = "dev:dev-only-admission-key-change-me";
+
+/// Headers the gateway sets upstream for a verified fan (and strips when a client sends them).
+pub mod headers {
+    /// The admitted fan's user id.
+    pub const FAN_ID: &str = "x-fan-id";
+    /// The event the admission is for.
+    pub const EVENT_ID: &str = "x-admission-event";
+    /// The admission token's id (`jti`).
+    pub const ADMISSION_ID: &str = "x-admission-id";
+    /// Every header the gateway owns.
+    pub const ALL: &[&str] = &[FAN_ID, EVENT_ID, ADMISSION_ID];
+}
+
 /// Claims of an admission token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdmissionClaims {
