@@ -8,13 +8,17 @@
 //! - [`event`], [`seat_category`], [`seat`]: what is on sale.
 //! - [`hold`], [`booking`], [`booking_seat`], [`payment`]: who is buying it.
 //! - [`idempotency_record`]: first results of creating mutations.
+//! - [`refresh_token`]: rotating sign-in refresh tokens, hashed.
+//! - [`lottery_draw`]: the audit record of a presale lottery.
 
 pub mod booking;
 pub mod booking_seat;
 pub mod event;
 pub mod hold;
 pub mod idempotency_record;
+pub mod lottery_draw;
 pub mod payment;
+pub mod refresh_token;
 pub mod seat;
 pub mod seat_category;
 pub mod user;
@@ -26,7 +30,9 @@ pub mod prelude {
     pub use crate::event::Entity as Event;
     pub use crate::hold::Entity as Hold;
     pub use crate::idempotency_record::Entity as IdempotencyRecord;
+    pub use crate::lottery_draw::Entity as LotteryDraw;
     pub use crate::payment::Entity as Payment;
+    pub use crate::refresh_token::Entity as RefreshToken;
     pub use crate::seat::Entity as Seat;
     pub use crate::seat_category::Entity as SeatCategory;
     pub use crate::user::Entity as User;

@@ -9,6 +9,7 @@
 //! - [`m20261125_000003_holds_and_bookings`]: holds, bookings, booking seats, payments, and
 //!   the foreign keys that tie a seat's state to them.
 //! - [`m20261125_000004_idempotency_records`]: results of creating mutations by key.
+//! - [`m20261125_000005_accounts_and_lottery`]: refresh tokens and lottery draw audits.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -16,6 +17,7 @@ pub mod m20261125_000001_users;
 pub mod m20261125_000002_events_and_seats;
 pub mod m20261125_000003_holds_and_bookings;
 pub mod m20261125_000004_idempotency_records;
+pub mod m20261125_000005_accounts_and_lottery;
 mod sql;
 
 /// The text of every migration, in order: test harnesses name their migrated template
@@ -25,6 +27,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261125_000002_events_and_seats.rs"),
     include_str!("m20261125_000003_holds_and_bookings.rs"),
     include_str!("m20261125_000004_idempotency_records.rs"),
+    include_str!("m20261125_000005_accounts_and_lottery.rs"),
 ];
 
 /// A short fingerprint of [`SOURCES`] (FNV-1a, stable across builds and machines).
@@ -49,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_events_and_seats::Migration),
             Box::new(m20261125_000003_holds_and_bookings::Migration),
             Box::new(m20261125_000004_idempotency_records::Migration),
+            Box::new(m20261125_000005_accounts_and_lottery::Migration),
         ]
     }
 }
