@@ -1,10 +1,24 @@
-//! The edge gate in front of the API.
+//! The edge gate in front of the API: a Pingora proxy that lets only admitted fans reach the
+//! sale routes, under rate limits, load-balanced over healthy API instances.
 //!
-//! For now a plain pass-through proxy to one API instance; the admission check, rate limits,
-//! load balancing and metrics arrive with the gateway issue.
-//!
-//! - [`config`]: command line and environment.
-//! - [`proxy`]: the `ProxyHttp` implementation.
+//! - [`config`]: the TOML file and environment overrides.
+//! - [`routes`]: what a request is, from its path and headers (route kind, event, token).
+//! - [`admission`]: the gate's decision, a pure function.
+//! - [`store`]: admission records and gate switches in Redis, behind short caches.
+//! - [`limits`]: per-IP and per-fan rate limits.
+//! - [`metrics`]: Prometheus counters and histograms for `/metrics`.
+//! - [`proxy`]: the `ProxyHttp` implementation that ties them together.
+//! - [`server`]: the Pingora server, its services and the connection cap.
+//! - [`telemetry`]: logs and access logs.
+//! - [`error`]: client-visible codes and the crate's error enum.
 
+pub mod admission;
 pub mod config;
+pub mod error;
+pub mod limits;
+pub mod metrics;
 pub mod proxy;
+pub mod routes;
+pub mod server;
+pub mod store;
+pub mod telemetry;
