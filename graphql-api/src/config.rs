@@ -124,7 +124,71 @@ pub struct Config {
     /// Folder of the built web client to serve at `/` (none: the API serves no files).
     #[arg(long, env = "CLIENT_DIR")]
     pub client_dir: Option<std::path::PathBuf>,
+
+    /// Keys of sign-in access tokens, `kid:secret[,kid:secret]`; the first signs.
+    #[arg(long, env = "ACCESS_TOKEN_KEYS", default_value = DEV_ACCESS_KEYS, hide_env_values = true, hide_default_value = true)]
+    pub access_token_keys: SecretString,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: i64,
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: i64,
+    /// Keys of admission (queue) tokens, shared with the gateway; the first signs.
+    #[arg(long, env = "ADMISSION_TOKEN_KEYS", default_value = tokens::DEV_ADMISSION_KEYS, hide_env_values = true, hide_default_value = true)]
+    pub admission_token_keys: SecretString,
+    /// How long an admission lasts, in seconds.
+    #[arg(long, env = "ADMISSION_TTL_SECS", default_value_t = 900)]
+    pub admission_ttl_secs: i64,
+    /// Emails that get the admin role (comma-separated): the first admin comes from here.
+    #[arg(long, env = "ADMIN_EMAILS", value_delimiter = ',', default_value = "")]
+    pub admin_emails: Vec<String>,
+    /// Argon2id memory cost in KiB (OWASP's minimum is 19456).
+    #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+    /// Failed sign-ins to one account before further attempts are slowed down.
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: u32,
+    /// First lock-out after too many failures, in seconds (doubles each further failure, up
+    /// to 15 minutes).
+    #[arg(long, env = "LOGIN_LOCK_SECS", default_value_t = 30)]
+    pub login_lock_secs: u64,
+
+    /// Fans admitted per second per event, unless an admin set another rate.
+    #[arg(long, env = "QUEUE_ADMISSION_RATE", default_value_t = 50.0)]
+    pub queue_admission_rate: f64,
+    /// Most fans admitted at once per event, unless an admin set another capacity.
+    #[arg(long, env = "QUEUE_ADMISSION_CAPACITY", default_value_t = 1_000)]
+    pub queue_admission_capacity: u32,
+    /// How often the admission ticker runs, in ms.
+    #[arg(long, env = "QUEUE_TICK_MS", default_value_t = 250)]
+    pub queue_tick_ms: u64,
+    /// A waiting fan with no live subscription or heartbeat for this long is skipped and
+    /// marked abandoned when their turn comes, in seconds.
+    #[arg(long, env = "QUEUE_ABANDON_AFTER_SECS", default_value_t = 60)]
+    pub queue_abandon_after_secs: u64,
+    /// How often live position updates are sent at the latest, in seconds.
+    #[arg(long, env = "QUEUE_UPDATE_SECS", default_value_t = 5)]
+    pub queue_update_secs: u64,
+    /// How often a subscription corrects its estimate with an exact rank, in seconds.
+    #[arg(long, env = "QUEUE_EXACT_RANK_SECS", default_value_t = 60)]
+    pub queue_exact_rank_secs: u64,
+    /// Run the background workers (admission ticker) in this instance.
+    #[arg(long, env = "WORKERS_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub workers_enabled: bool,
+    /// Most subscriptions one WebSocket may hold.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = 8)]
+    pub ws_max_subscriptions: usize,
+    /// A WebSocket with no message (clients ping) for this long is closed, in seconds.
+    #[arg(long, env = "WS_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub ws_idle_timeout_secs: u64,
 }
+
+/// Access-token keys used when none are configured: fine on a laptop, never in production.
+pub const DEV_ACCESS_KEYS: &str = "dev:dev-only-access-key-change-me";
 
 impl Config {
     /// The configuration with every default, as a local run gets it.

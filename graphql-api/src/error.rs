@@ -39,6 +39,40 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// No such route.
     NotFound,
+    /// The operation needs a signed-in user: send `Authorization: Bearer <accessToken>`.
+    Unauthenticated,
+    /// Signed in, but not allowed (e.g. admin operations).
+    Forbidden,
+    /// A token is not one we issued, or is malformed or oversized.
+    TokenInvalid,
+    /// A token has expired: refresh it (sign-in) or join the queue again (admission).
+    TokenExpired,
+    /// An admission token was revoked before it expired.
+    TokenRevoked,
+    /// An admission token for another event.
+    WrongEvent,
+    /// The sale needs an admission token: join the queue first.
+    QueueTokenRequired,
+    /// An account with this email exists already.
+    EmailTaken,
+    /// Wrong email or password (never says which).
+    InvalidCredentials,
+    /// Too many failed sign-ins for this account; wait `retryAfterSeconds`.
+    LoginThrottled,
+    /// The refresh token is unknown, expired or revoked: sign in again.
+    InvalidRefreshToken,
+    /// A refresh token was used twice: every token of its sign-in was revoked.
+    RefreshTokenReused,
+    /// No user has this id.
+    UserNotFound,
+    /// The event's sale is closed, sold out or cancelled: there is no queue to join.
+    QueueClosed,
+    /// The event's gate is off: go straight to the seats, no queue needed.
+    QueueNotRequired,
+    /// The fan is not in this event's queue (nor admitted).
+    NotInQueue,
+    /// This WebSocket already holds the most subscriptions allowed.
+    TooManySubscriptions,
     /// Something failed on our side; the details are in our logs, not in the response.
     InternalError,
 }
@@ -58,6 +92,23 @@ impl ErrorCode {
         ErrorCode::BadRequest,
         ErrorCode::PayloadTooLarge,
         ErrorCode::NotFound,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::TokenInvalid,
+        ErrorCode::TokenExpired,
+        ErrorCode::TokenRevoked,
+        ErrorCode::WrongEvent,
+        ErrorCode::QueueTokenRequired,
+        ErrorCode::EmailTaken,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::LoginThrottled,
+        ErrorCode::InvalidRefreshToken,
+        ErrorCode::RefreshTokenReused,
+        ErrorCode::UserNotFound,
+        ErrorCode::QueueClosed,
+        ErrorCode::QueueNotRequired,
+        ErrorCode::NotInQueue,
+        ErrorCode::TooManySubscriptions,
         ErrorCode::InternalError,
     ];
 
@@ -76,6 +127,23 @@ impl ErrorCode {
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::TokenInvalid => "TOKEN_INVALID",
+            ErrorCode::TokenExpired => "TOKEN_EXPIRED",
+            ErrorCode::TokenRevoked => "TOKEN_REVOKED",
+            ErrorCode::WrongEvent => "WRONG_EVENT",
+            ErrorCode::QueueTokenRequired => "QUEUE_TOKEN_REQUIRED",
+            ErrorCode::EmailTaken => "EMAIL_TAKEN",
+            ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
+            ErrorCode::LoginThrottled => "LOGIN_THROTTLED",
+            ErrorCode::InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
+            ErrorCode::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
+            ErrorCode::UserNotFound => "USER_NOT_FOUND",
+            ErrorCode::QueueClosed => "QUEUE_CLOSED",
+            ErrorCode::QueueNotRequired => "QUEUE_NOT_REQUIRED",
+            ErrorCode::NotInQueue => "NOT_IN_QUEUE",
+            ErrorCode::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }
@@ -91,7 +159,22 @@ impl ErrorCode {
             | ErrorCode::InvalidCursor
             | ErrorCode::PageTooLarge
             | ErrorCode::BadRequest => 400,
-            ErrorCode::EventNotFound | ErrorCode::SeatNotFound | ErrorCode::NotFound => 404,
+            ErrorCode::EventNotFound
+            | ErrorCode::SeatNotFound
+            | ErrorCode::NotFound
+            | ErrorCode::UserNotFound
+            | ErrorCode::NotInQueue => 404,
+            ErrorCode::Unauthenticated
+            | ErrorCode::TokenInvalid
+            | ErrorCode::TokenExpired
+            | ErrorCode::TokenRevoked
+            | ErrorCode::QueueTokenRequired
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidRefreshToken
+            | ErrorCode::RefreshTokenReused => 401,
+            ErrorCode::Forbidden | ErrorCode::WrongEvent => 403,
+            ErrorCode::EmailTaken | ErrorCode::QueueClosed | ErrorCode::QueueNotRequired => 409,
+            ErrorCode::LoginThrottled | ErrorCode::TooManySubscriptions => 429,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InternalError => 500,
         }
@@ -117,6 +200,36 @@ pub enum ApiError {
     PageTooLarge { requested: i64, max: u32 },
     #[error("{0}")]
     BadUserInput(String),
+    #[error("Sign in first: send `Authorization: Bearer <accessToken>`.")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("The token was refused: {0}.")]
+    Token(tokens::TokenError),
+    #[error("The admission was revoked; join the queue again.")]
+    TokenRevoked,
+    #[error("An account with this email exists already; sign in instead.")]
+    EmailTaken,
+    #[error("Wrong email or password.")]
+    InvalidCredentials,
+    #[error("Too many failed sign-ins for this account; try again in {retry_after_secs} s.")]
+    LoginThrottled { retry_after_secs: u64 },
+    #[error("This refresh token is not valid any more; sign in again.")]
+    InvalidRefreshToken,
+    #[error(
+        "This refresh token was already used, so every session of this sign-in was ended; sign in again."
+    )]
+    RefreshTokenReused,
+    #[error("No user with id '{0}'.")]
+    UserNotFound(String),
+    #[error("The sale of this event is {0}: there is no queue to join.")]
+    QueueClosed(String),
+    #[error("This sale has no queue: go straight to the seats.")]
+    QueueNotRequired,
+    #[error("You are not in this event's queue.")]
+    NotInQueue,
+    #[error("This connection already holds {max} subscriptions, the most allowed.")]
+    TooManySubscriptions { max: usize },
     /// Anything unexpected; its cause is logged, never shown.
     #[error("Internal server error.")]
     Internal(std::sync::Arc<anyhow::Error>),
@@ -131,7 +244,37 @@ impl ApiError {
             ApiError::InvalidCursor(_) => ErrorCode::InvalidCursor,
             ApiError::PageTooLarge { .. } => ErrorCode::PageTooLarge,
             ApiError::BadUserInput(_) => ErrorCode::BadUserInput,
+            ApiError::Unauthenticated => ErrorCode::Unauthenticated,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::Token(error) => match error.code() {
+                "TOKEN_EXPIRED" => ErrorCode::TokenExpired,
+                "WRONG_EVENT" => ErrorCode::WrongEvent,
+                _ => ErrorCode::TokenInvalid,
+            },
+            ApiError::TokenRevoked => ErrorCode::TokenRevoked,
+            ApiError::EmailTaken => ErrorCode::EmailTaken,
+            ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            ApiError::LoginThrottled { .. } => ErrorCode::LoginThrottled,
+            ApiError::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
+            ApiError::RefreshTokenReused => ErrorCode::RefreshTokenReused,
+            ApiError::UserNotFound(_) => ErrorCode::UserNotFound,
+            ApiError::QueueClosed(_) => ErrorCode::QueueClosed,
+            ApiError::QueueNotRequired => ErrorCode::QueueNotRequired,
+            ApiError::NotInQueue => ErrorCode::NotInQueue,
+            ApiError::TooManySubscriptions { .. } => ErrorCode::TooManySubscriptions,
             ApiError::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+}
+
+impl ApiError {
+    /// Extra `extensions` fields some errors carry (besides `code`).
+    pub fn extra_extensions(&self) -> Vec<(&'static str, serde_json::Value)> {
+        match self {
+            ApiError::LoginThrottled { retry_after_secs } => {
+                vec![("retryAfterSeconds", serde_json::json!(retry_after_secs))]
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -139,6 +282,14 @@ impl ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
         ApiError::Internal(std::sync::Arc::new(error))
+    }
+}
+
+impl From<fred::error::Error> for ApiError {
+    fn from(error: fred::error::Error) -> Self {
+        ApiError::Internal(std::sync::Arc::new(
+            anyhow::Error::new(error).context("talking to Redis"),
+        ))
     }
 }
 

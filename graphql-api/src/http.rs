@@ -4,11 +4,16 @@
 use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::GraphQLProtocol;
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Path, Request, State, rejection::BytesRejection},
-    http::{HeaderValue, StatusCode, header},
+    extract::{
+        DefaultBodyLimit, FromRequestParts, Path, Request, State,
+        rejection::BytesRejection,
+        ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
+    },
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -20,11 +25,13 @@ use tower_http::{
 };
 
 use crate::{
+    auth::{Auth, now_secs},
     error::{ApiError, ErrorCode, graphql_error_body, json_error},
     events::find_event,
     loaders::DbLoader,
     schema::{PublicSchema, SaleSchema, SaleScope, public_schema, sale_schema},
     state::AppState,
+    ws,
 };
 
 /// What every handler reaches.
@@ -43,7 +50,7 @@ pub fn router(app: &AppState) -> Router {
         app: app.clone(),
     };
     let graphql = Router::new()
-        .route("/graphql", get(public_graphiql).post(public_graphql))
+        .route("/graphql", get(public_get).post(public_graphql))
         .route(
             "/sale/{event_id}/graphql",
             get(sale_graphiql).post(sale_graphql),
@@ -82,13 +89,20 @@ async fn log_request(State(app): State<AppState>, request: Request, next: Next) 
 
 async fn public_graphql(
     State(state): State<HttpState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let request = match parse_graphql_request(body) {
         Ok(request) => request,
         Err(refusal) => return *refusal,
     };
-    let request = request.data(DbLoader::for_request(state.app.db().clone()));
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let auth = Auth::from_bearer(authorization, state.app.access_keys(), now_secs());
+    let request = request
+        .data(DbLoader::for_request(state.app.db().clone()))
+        .data(auth);
     graphql_response(state.public.execute(request).await)
 }
 
@@ -155,13 +169,33 @@ fn graphql_response(response: async_graphql::Response) -> Response {
     http
 }
 
-async fn public_graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Tickets: public API")
-            .finish(),
-    )
+/// GET on `/graphql`: a WebSocket upgrade for subscriptions, else GraphiQL.
+async fn public_get(
+    State(state): State<HttpState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, <GraphQLProtocol as FromRequestParts<HttpState>>::Rejection>,
+) -> Response {
+    match (upgrade, protocol) {
+        (Ok(upgrade), Ok(protocol)) => ws::serve(
+            state.app.clone(),
+            state.public.clone(),
+            protocol,
+            upgrade,
+            None,
+        ),
+        (Ok(_), Err(_)) => graphql_refusal(
+            ErrorCode::BadRequest,
+            "WebSockets here speak `graphql-transport-ws`: send Sec-WebSocket-Protocol: graphql-transport-ws.",
+        ),
+        (Err(_), _) => Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
+                .title("Tickets: public API")
+                .finish(),
+        )
+        .into_response(),
+    }
 }
 
 async fn sale_graphiql(State(state): State<HttpState>, Path(event_id): Path<String>) -> Response {

@@ -5,6 +5,9 @@
 //! - [`http`]: routes: GraphQL endpoints, GraphiQL, health, the client's files.
 //! - [`schema`]: the public and sale schemas, and the error-code extension.
 //! - [`error`]: the one error enum and the table of client-visible codes.
+//! - [`accounts`], [`auth`]: sign-up, sign-in, rotating sessions, and who is asking.
+//! - [`queue`]: the virtual queue: join, live position, admission ticker, lottery, admin.
+//! - [`ws`]: GraphQL subscriptions over WebSocket.
 //! - [`events`]: events on the public schema.
 //! - [`seats`]: categories, seat pages, the seat map and availability on the sale schema.
 //! - [`seed`]: the demo stadium show and large load-test events.
@@ -15,6 +18,8 @@
 //! - `testing` (feature `testing`): fresh database and Redis namespace per test, and the
 //!   real server on port 0.
 
+pub mod accounts;
+pub mod auth;
 pub mod cli;
 pub mod config;
 mod context;
@@ -24,6 +29,7 @@ pub mod events;
 pub mod http;
 pub mod loaders;
 pub mod money;
+pub mod queue;
 pub mod redis;
 pub mod schema;
 pub mod seats;
@@ -33,3 +39,4 @@ pub mod state;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod ws;

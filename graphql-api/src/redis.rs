@@ -43,6 +43,34 @@ pub async fn connect(config: &Config) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+/// Opens the client that listens to pub/sub channels (a pool cannot subscribe). It
+/// re-subscribes by itself after a reconnect.
+pub async fn connect_subscriber(
+    config: &Config,
+) -> anyhow::Result<fred::clients::SubscriberClient> {
+    let redis_config = fred::prelude::Config::from_url(config.redis_url.expose_secret())
+        .context("REDIS_URL is not a valid Redis URL")?;
+    let timeout = config.redis_command_timeout();
+    let subscriber = Builder::from_config(redis_config)
+        .with_performance_config(|performance| {
+            performance.default_command_timeout = timeout;
+            // Messages arrive per event and tick, not per fan; a deep buffer absorbs bursts.
+            performance.broadcast_channel_capacity = 4_096;
+        })
+        .with_connection_config(|connection| {
+            connection.connection_timeout = timeout;
+            connection.internal_command_timeout = timeout;
+        })
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
+        .build_subscriber_client()
+        .context("building the Redis subscriber")?;
+    let _connection = subscriber.connect();
+    let _ = tokio::time::timeout(timeout, subscriber.wait_for_connect()).await;
+    // A detached task: it re-subscribes to every channel after each reconnect.
+    let _resubscriber = subscriber.manage_subscriptions();
+    Ok(subscriber)
+}
+
 /// Builds key names under this instance's prefix.
 #[derive(Clone, Debug)]
 pub struct Keys {

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    EmptyMutation, EmptySubscription, MergedObject, Response, Schema, SchemaBuilder, ServerError,
-    ServerResult, ValidationResult, Variables,
+    EmptyMutation, EmptySubscription, MergedObject, MergedSubscription, Response, Schema,
+    SchemaBuilder, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
     },
@@ -18,21 +18,31 @@ use async_graphql::{
 use entities::event;
 
 use crate::{
+    accounts::{AccountsMutation, AccountsQuery},
     error::{ApiError, ErrorCode, log_internal},
     events::EventQuery,
+    queue::{QueueMutation, QueueQuery, QueueSubscription},
     seats::SeatsQuery,
     state::AppState,
 };
 
 /// Root query of the public schema.
 #[derive(MergedObject, Default)]
-pub struct PublicQuery(EventQuery);
+pub struct PublicQuery(EventQuery, AccountsQuery, QueueQuery);
+
+/// Root mutation of the public schema.
+#[derive(MergedObject, Default)]
+pub struct PublicMutation(AccountsMutation, QueueMutation);
+
+/// Root subscription of the public schema.
+#[derive(MergedSubscription, Default)]
+pub struct PublicSubscription(QueueSubscription);
 
 /// Root query of the sale schema.
 #[derive(MergedObject, Default)]
 pub struct SaleQuery(SeatsQuery);
 
-pub type PublicSchema = Schema<PublicQuery, EmptyMutation, EmptySubscription>;
+pub type PublicSchema = Schema<PublicQuery, PublicMutation, PublicSubscription>;
 pub type SaleSchema = Schema<SaleQuery, EmptyMutation, EmptySubscription>;
 
 /// Request data of the sale schema: the event named in the path.
@@ -69,7 +79,11 @@ fn with_limits<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: Limits) -> Sche
 /// The public schema with the instance's state.
 pub fn public_schema(state: &AppState) -> PublicSchema {
     with_limits(
-        Schema::build(PublicQuery::default(), EmptyMutation, EmptySubscription),
+        Schema::build(
+            PublicQuery::default(),
+            PublicMutation::default(),
+            PublicSubscription::default(),
+        ),
         Limits::from_config(state.config()),
     )
     .data(state.clone())
@@ -95,9 +109,13 @@ fn sdl_options() -> SDLExportOptions {
 
 /// The public schema's SDL, as checked in at `graphql-api/schema.public.graphql`.
 pub fn public_sdl() -> String {
-    Schema::build(PublicQuery::default(), EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl_with_options(sdl_options())
+    Schema::build(
+        PublicQuery::default(),
+        PublicMutation::default(),
+        PublicSubscription::default(),
+    )
+    .finish()
+    .sdl_with_options(sdl_options())
 }
 
 /// The sale schema's SDL, as checked in at `graphql-api/schema.sale.graphql`.
@@ -122,6 +140,21 @@ impl Extension for ErrorCodes {
         let mut response = next.run(ctx).await;
         response.errors.iter_mut().for_each(assign_code);
         response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: futures_util::stream::BoxStream<'s, Response>,
+        next: async_graphql::extensions::NextSubscribe<'_>,
+    ) -> futures_util::stream::BoxStream<'s, Response> {
+        use futures_util::StreamExt as _;
+        next.run(ctx, stream)
+            .map(|mut response| {
+                response.errors.iter_mut().for_each(assign_code);
+                response
+            })
+            .boxed()
     }
 
     async fn parse_query(
@@ -190,6 +223,12 @@ fn assign_code(error: &mut ServerError) {
         if let ApiError::Internal(cause) = &api_error {
             log_internal(cause);
             error.message = api_error.to_string();
+        }
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        for (name, value) in api_error.extra_extensions() {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                extensions.set(name, value);
+            }
         }
         api_error.code()
     } else if error.message.starts_with("Failed to parse")

@@ -6,7 +6,27 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::{config::Config, db, http, redis, state::AppState};
+use secrecy::ExposeSecret as _;
+use tokens::Keyring;
+
+use crate::{
+    config::Config, db, http, queue, queue::hub::QueueHub, redis, redis::Keys, state::AppState,
+};
+
+/// Parses both keyrings, warning when a development key is in use.
+fn keyrings(config: &Config) -> anyhow::Result<(Keyring, Keyring)> {
+    let access = config.access_token_keys.expose_secret();
+    let admission = config.admission_token_keys.expose_secret();
+    if access == crate::config::DEV_ACCESS_KEYS || admission == tokens::DEV_ADMISSION_KEYS {
+        tracing::warn!(
+            "running with development token keys: set ACCESS_TOKEN_KEYS and ADMISSION_TOKEN_KEYS in production"
+        );
+    }
+    Ok((
+        Keyring::parse(access).context("ACCESS_TOKEN_KEYS")?,
+        Keyring::parse(admission).context("ADMISSION_TOKEN_KEYS")?,
+    ))
+}
 
 /// A built instance, ready to serve.
 pub struct Application {
@@ -20,12 +40,21 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
+        let keyrings = keyrings(&config)?;
         let queries = db::QueryCounter::default();
         let db = db::connect_counted(&config, &queries).await?;
         let redis = redis::connect(&config).await?;
+        let subscriber = redis::connect_subscriber(&config).await?;
+        let heartbeat = Duration::from_secs((config.queue_abandon_after_secs / 3).clamp(1, 10));
+        let hub = QueueHub::start(
+            Keys::new(config.redis_key_prefix.clone()),
+            redis.clone(),
+            subscriber,
+            heartbeat,
+        );
         Ok(Self {
             listener,
-            state: AppState::new(config, db, queries, redis),
+            state: AppState::new(config, db, queries, redis, keyrings, hub),
         })
     }
 
@@ -49,6 +78,12 @@ impl Application {
         let grace = Duration::from_secs(self.state.config().shutdown_grace_secs);
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
         let router = http::router(&self.state);
+        let (workers_tx, workers_rx) = tokio::sync::watch::channel(false);
+        let ticker = self
+            .state
+            .config()
+            .workers_enabled
+            .then(|| tokio::spawn(queue::ticker::run(self.state.clone(), workers_rx)));
         let server = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -66,6 +101,11 @@ impl Application {
             served = server => served.context("serving HTTP")?,
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; closing the rest"),
         }
+        let _ = workers_tx.send(true);
+        if let Some(ticker) = ticker {
+            let _ = ticker.await;
+        }
+        self.state.queue_hub().stop().await;
         self.state.db().clone().close().await.ok();
         Ok(())
     }

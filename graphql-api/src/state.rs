@@ -6,7 +6,11 @@ use entities::event;
 use moka::future::Cache;
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Config, db::QueryCounter, redis::Keys, seats::map::SeatLayout};
+use tokens::Keyring;
+
+use crate::{
+    config::Config, db::QueryCounter, queue::hub::QueueHub, redis::Keys, seats::map::SeatLayout,
+};
 
 /// Handles to everything an instance shares between requests.
 #[derive(Clone)]
@@ -21,6 +25,9 @@ struct Inner {
     keys: Keys,
     queries: QueryCounter,
     requests: RequestLog,
+    access_keys: Keyring,
+    admission_keys: Keyring,
+    queue_hub: QueueHub,
     /// Events by id, briefly: every sale request names its event, and events rarely change.
     events: Cache<i64, Arc<event::Model>>,
     /// Seat layouts by event id: seats never move once seeded, so a layout is built once.
@@ -33,8 +40,11 @@ impl AppState {
         db: DatabaseConnection,
         queries: QueryCounter,
         redis: fred::prelude::Pool,
+        keyrings: (Keyring, Keyring),
+        queue_hub: QueueHub,
     ) -> Self {
         let keys = Keys::new(config.redis_key_prefix.clone());
+        let (access_keys, admission_keys) = keyrings;
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -43,6 +53,9 @@ impl AppState {
                 keys,
                 queries,
                 requests: RequestLog::default(),
+                access_keys,
+                admission_keys,
+                queue_hub,
                 events: Cache::builder()
                     .max_capacity(10_000)
                     .time_to_live(Duration::from_secs(2))
@@ -70,6 +83,21 @@ impl AppState {
     /// Statements this instance has sent to Postgres so far.
     pub fn queries(&self) -> &QueryCounter {
         &self.inner.queries
+    }
+
+    /// Keys of sign-in access tokens.
+    pub fn access_keys(&self) -> &Keyring {
+        &self.inner.access_keys
+    }
+
+    /// Keys of admission tokens (shared with the gateway).
+    pub fn admission_keys(&self) -> &Keyring {
+        &self.inner.admission_keys
+    }
+
+    /// This instance's live queue fan-out.
+    pub fn queue_hub(&self) -> &QueueHub {
+        &self.inner.queue_hub
     }
 
     /// The most recent requests this instance served (method and path).

@@ -270,6 +270,12 @@ pub fn test_config(db: &TestDb, redis: &TestRedis) -> Config {
     config.redis_key_prefix = redis.prefix.clone();
     config.db_max_connections = 8;
     config.shutdown_grace_secs = 1;
+    // Cheap hashing: tests sign up many fans; the cost is not what they test.
+    config.argon2_memory_kib = 1_024;
+    config.argon2_iterations = 1;
+    // Tests drive the admission ticker themselves unless they turn it on.
+    config.workers_enabled = false;
+    config.queue_tick_ms = 50;
     config
 }
 
@@ -365,9 +371,11 @@ impl TestApp {
         self.instance.base_url()
     }
 
-    /// Loads a stadium event with `seats` seats (ON_SALE, demo prices); returns its id.
+    /// Loads a new stadium event with `seats` seats (ON_SALE, demo prices, its own slug);
+    /// returns its id.
     pub async fn seed_event(&self, seats: u32) -> i64 {
-        let spec = seed::load_test_spec(seats);
+        let mut spec = seed::load_test_spec(seats);
+        spec.slug = format!("test-{seats}-{}", uuid::Uuid::new_v4().simple());
         seed::seed_event(&self.db.connection, &spec)
             .await
             .expect("seeding an event")
@@ -403,6 +411,204 @@ impl TestApp {
             .expect("sending a request");
         let status = response.status().as_u16();
         (status, response.json().await.expect("a JSON body"))
+    }
+}
+
+impl TestApp {
+    /// An access token for `user` with `role` (`FAN` or `ADMIN`), as `login` would give.
+    pub fn access_token(&self, user: uuid::Uuid, role: &str) -> String {
+        let claims =
+            tokens::AccessClaims::new(&user.to_string(), role, chrono::Utc::now().timestamp(), 900);
+        self.instance.state.access_keys().sign(&claims)
+    }
+
+    /// POSTs a query to the public schema with a bearer token; returns the JSON body.
+    pub async fn public_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.http
+            .post(format!("{}/graphql", self.base_url()))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("sending a request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+}
+
+/// A private `redis-server` (or a three-node Redis Cluster) for tests that need Redis to
+/// themselves: counting commands, or proving the queue works on a cluster. Stopped on drop.
+pub struct TestRedisServer {
+    pub ports: Vec<u16>,
+    children: Vec<std::process::Child>,
+    dir: std::path::PathBuf,
+}
+
+impl TestRedisServer {
+    /// One standalone server without persistence.
+    pub async fn standalone() -> Self {
+        let mut server = Self::empty();
+        server.spawn_node(&[]);
+        server.wait_ready(&["PING"], "PONG").await;
+        server
+    }
+
+    /// Three primaries forming a Redis Cluster (no replicas).
+    pub async fn cluster() -> Self {
+        let mut server = Self::empty();
+        for _ in 0..3 {
+            server.spawn_node(&["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"]);
+        }
+        server.wait_ready(&["PING"], "PONG").await;
+        let nodes: Vec<String> = server
+            .ports
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
+        let created = std::process::Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("running redis-cli --cluster create");
+        assert!(
+            created.status.success(),
+            "cluster create failed: {}",
+            String::from_utf8_lossy(&created.stdout)
+        );
+        server
+            .wait_ready(&["CLUSTER", "INFO"], "cluster_state:ok")
+            .await;
+        server
+    }
+
+    fn empty() -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("tickets-redis-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        Self {
+            ports: Vec::new(),
+            children: Vec::new(),
+            dir,
+        }
+    }
+
+    fn spawn_node(&mut self, extra: &[&str]) {
+        let port = free_port_pair();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting redis-server");
+        self.ports.push(port);
+        self.children.push(child);
+    }
+
+    async fn wait_ready(&self, command: &[&str], expect: &str) {
+        for port in &self.ports {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let output = std::process::Command::new("redis-cli")
+                    .args(["-p", &port.to_string()])
+                    .args(command)
+                    .output();
+                if output.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(expect)) {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "redis on {port} never answered {expect}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// The URL the API takes: `redis://` for one node, `redis-cluster://` for a cluster.
+    pub fn url(&self) -> String {
+        match self.ports.as_slice() {
+            [port] => format!("redis://127.0.0.1:{port}/0"),
+            [first, rest @ ..] => {
+                let nodes: Vec<String> = rest
+                    .iter()
+                    .map(|port| format!("node=127.0.0.1:{port}"))
+                    .collect();
+                format!("redis-cluster://127.0.0.1:{first}?{}", nodes.join("&"))
+            }
+            [] => String::new(),
+        }
+    }
+
+    /// Total commands the server(s) have executed (from `INFO commandstats`).
+    pub fn commands_executed(&self) -> u64 {
+        self.commands_by_name().values().sum()
+    }
+
+    /// Commands executed so far, by command name (`INFO` itself left out).
+    pub fn commands_by_name(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for port in &self.ports {
+            let output = std::process::Command::new("redis-cli")
+                .args(["-p", &port.to_string(), "INFO", "commandstats"])
+                .output()
+                .expect("redis-cli");
+            for line in String::from_utf8_lossy(&output.stdout).lines() {
+                let Some(rest) = line.strip_prefix("cmdstat_") else {
+                    continue;
+                };
+                let Some((name, stats)) = rest.split_once(':') else {
+                    continue;
+                };
+                if name == "info" {
+                    continue;
+                }
+                if let Some(calls) = stats
+                    .split("calls=")
+                    .nth(1)
+                    .and_then(|s| s.split(',').next())
+                    .and_then(|s| s.parse::<u64>().ok())
+                {
+                    *counts.entry(name.to_owned()).or_insert(0) += calls;
+                }
+            }
+        }
+        counts
+    }
+}
+
+impl Drop for TestRedisServer {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free port whose cluster-bus twin (+10000) is free too.
+fn free_port_pair() -> u16 {
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("address").port();
+        if port < 55_000 && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
     }
 }
 

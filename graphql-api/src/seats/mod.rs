@@ -8,7 +8,7 @@ pub mod map;
 
 use anyhow::Context as _;
 use async_graphql::{
-    ComplexObject, Context, Enum, ID, Object, SimpleObject,
+    Context, Enum, ID, Object, SimpleObject,
     connection::{Connection, Edge},
 };
 use base64::Engine as _;
@@ -82,7 +82,6 @@ impl From<&seat_category::Model> for SeatCategory {
 
 /// One seat.
 #[derive(Clone, Debug, SimpleObject)]
-#[graphql(complex)]
 pub struct Seat {
     pub id: ID,
     /// Section code, e.g. `L105`.
@@ -92,44 +91,33 @@ pub struct Seat {
     pub status: SeatStatus,
     /// Bumped on every change of this seat's state.
     pub version: i64,
-    #[graphql(skip)]
-    pub category_id: i64,
-    #[graphql(skip)]
-    pub event_id: i64,
+    /// The seat's price band.
+    pub category: SeatCategory,
 }
 
-#[ComplexObject]
 impl Seat {
-    /// The seat's price band. All seats of a page share one load of their event's few
-    /// categories, so a page costs one query for categories however long it is.
-    async fn category(&self, ctx: &Context<'_>) -> ApiResult<SeatCategory> {
-        let loader = ctx.api_data::<RequestLoader>()?;
-        let categories = loader
-            .load_one(EventCategories(self.event_id))
-            .await?
-            .unwrap_or_default();
+    /// A seat as shown at `now`, with its category picked from the event's categories
+    /// (loaded once per request, so a page costs the same queries however long it is).
+    fn from_model(
+        model: &seat::Model,
+        categories: &[seat_category::Model],
+        now: DateTime<Utc>,
+    ) -> ApiResult<Self> {
         let category = categories
             .iter()
-            .find(|category| category.id == self.category_id)
+            .find(|category| category.id == model.category_id)
             .ok_or_else(|| {
-                anyhow::anyhow!("seat {} has no category {}", self.id.0, self.category_id)
+                anyhow::anyhow!("seat {} has no category {}", model.id, model.category_id)
             })?;
-        Ok(SeatCategory::from(category))
-    }
-}
-
-impl Seat {
-    fn from_model(model: &seat::Model, now: DateTime<Utc>) -> Self {
-        Self {
+        Ok(Self {
             id: ID(model.id.to_string()),
             section: model.section.clone(),
             row: model.row_label.clone(),
             number: model.number,
             status: SeatStatus::effective(model.status, model.held_until, now),
             version: model.version,
-            category_id: model.category_id,
-            event_id: model.event_id,
-        }
+            category: SeatCategory::from(category),
+        })
     }
 }
 
@@ -194,7 +182,20 @@ impl SeatsQuery {
             status,
         };
         let page = PageRequest::new(first, after.as_deref(), state.config().seats_max_page)?;
-        seats_page(state, scope.event.id, &filter, &page, Utc::now()).await
+        let loader = ctx.api_data::<RequestLoader>()?;
+        let categories = loader
+            .load_one(EventCategories(scope.event.id))
+            .await?
+            .unwrap_or_default();
+        seats_page(
+            state,
+            scope.event.id,
+            &filter,
+            &page,
+            &categories,
+            Utc::now(),
+        )
+        .await
     }
 
     /// One seat by id; `SEAT_NOT_FOUND` if it is not a seat of this event.
@@ -209,7 +210,12 @@ impl SeatsQuery {
             .await
             .context("loading a seat")?
             .ok_or_else(not_found)?;
-        Ok(Seat::from_model(&seat, Utc::now()))
+        let loader = ctx.api_data::<RequestLoader>()?;
+        let categories = loader
+            .load_one(EventCategories(scope.event.id))
+            .await?
+            .unwrap_or_default();
+        Seat::from_model(&seat, &categories, Utc::now())
     }
 
     /// The whole layout and every seat's state in one compact answer, to draw the map.
@@ -305,6 +311,7 @@ pub async fn seats_page(
     event_id: i64,
     filter: &SeatFilter,
     page: &PageRequest,
+    categories: &[seat_category::Model],
     now: DateTime<Utc>,
 ) -> ApiResult<Connection<String, Seat>> {
     let mut query = seat::Entity::find().filter(seat::Column::EventId.eq(event_id));
@@ -344,10 +351,12 @@ pub async fn seats_page(
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     let mut connection = Connection::new(page.after_id.is_some(), has_next_page);
-    connection.edges.extend(
-        rows.iter()
-            .map(|row| Edge::new(encode_cursor(row.id), Seat::from_model(row, now))),
-    );
+    for row in &rows {
+        connection.edges.push(Edge::new(
+            encode_cursor(row.id),
+            Seat::from_model(row, categories, now)?,
+        ));
+    }
     Ok(connection)
 }
 

@@ -2,14 +2,20 @@
 //! database (cloned from a migrated template) and Redis prefix, and the real server on
 //! port 0. One test binary, so the workspace links it once.
 
+mod accounts;
 mod constraints;
 mod entities_round_trip;
 mod errors;
 mod events;
 mod health;
 mod migrations_down;
+mod queue;
+mod queue_cluster;
+mod queue_live;
+mod queue_support;
 mod sdl;
 mod seat_map;
 mod seats;
 mod seed;
 mod support;
+mod ws_client;
