@@ -204,7 +204,10 @@ mod tests {
             gate: GateState::Unavailable,
         };
 
-        assert_eq!(check(&facts, &keys(), NOW, &Records::default()), Decision::Pass);
+        assert_eq!(
+            check(&facts, &keys(), NOW, &Records::default()),
+            Decision::Pass
+        );
     }
 
     #[test]
@@ -215,7 +218,10 @@ mod tests {
                 token: None,
                 gate: GateState::On,
             };
-            assert_eq!(check(&facts, &keys(), NOW, &Records::default()), Decision::Pass);
+            assert_eq!(
+                check(&facts, &keys(), NOW, &Records::default()),
+                Decision::Pass
+            );
         }
     }
 
@@ -236,7 +242,12 @@ mod tests {
     #[test]
     fn an_event_whose_gate_is_off_passes_without_a_token() {
         assert_eq!(
-            check(&sale(None, GateState::Off), &keys(), NOW, &Records::default()),
+            check(
+                &sale(None, GateState::Off),
+                &keys(),
+                NOW,
+                &Records::default()
+            ),
             Decision::Pass
         );
     }
@@ -259,7 +270,12 @@ mod tests {
     #[test]
     fn no_token_is_queue_token_required() {
         assert_eq!(
-            check(&sale(None, GateState::On), &keys(), NOW, &Records::default()),
+            check(
+                &sale(None, GateState::On),
+                &keys(),
+                NOW,
+                &Records::default()
+            ),
             Decision::Refuse(Code::QueueTokenRequired)
         );
     }

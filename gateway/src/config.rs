@@ -251,6 +251,10 @@ fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment's Jail closures must return figment's own (large) error"
+)]
 mod tests {
     use figment::Jail;
 
@@ -262,7 +266,10 @@ mod tests {
 
         assert!(config.validate().is_ok());
         assert_eq!(config.upstreams, ["127.0.0.1:8080"]);
-        assert_eq!(config.admission_token_keys.expose(), tokens::DEV_ADMISSION_KEYS);
+        assert_eq!(
+            config.admission_token_keys.expose(),
+            tokens::DEV_ADMISSION_KEYS
+        );
     }
 
     #[test]
@@ -279,7 +286,10 @@ mod tests {
             )?;
             jail.set_env("GATEWAY_PUBLIC_RATE_PER_SEC", "7");
             jail.set_env("REDIS_KEY_PREFIX", "env:");
-            jail.set_env("ADMISSION_TOKEN_KEYS", "a:0123456789abcdef,b:0123456789abcdef");
+            jail.set_env(
+                "ADMISSION_TOKEN_KEYS",
+                "a:0123456789abcdef,b:0123456789abcdef",
+            );
 
             let config = Config::load(Some("gateway.toml".as_ref())).expect("config");
 

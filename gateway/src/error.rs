@@ -162,7 +162,11 @@ mod tests {
         assert_eq!(body["error"]["code"], "QUEUE_TOKEN_REQUIRED");
         assert_eq!(body["error"]["queue"], "/graphql");
         assert_eq!(body["error"]["eventId"], 42);
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
 
     #[test]

@@ -221,7 +221,11 @@ mod tests {
     fn requests_are_counted_by_route_and_outcome() {
         let metrics = Metrics::new().expect("metrics");
 
-        metrics.record(Route::Sale { event: 1 }, Outcome::Refused(Code::TokenExpired), 0.001);
+        metrics.record(
+            Route::Sale { event: 1 },
+            Outcome::Refused(Code::TokenExpired),
+            0.001,
+        );
         metrics.record(Route::Public, Outcome::Proxied, 0.002);
         metrics.token_cache_hits.inc();
         metrics.token_cache_misses.inc();
@@ -237,11 +241,12 @@ mod tests {
 
     #[test]
     fn every_outcome_has_its_own_label() {
-        let labels: std::collections::HashSet<_> = [Outcome::Proxied, Outcome::Served, Outcome::ClientError]
-            .into_iter()
-            .chain(Code::ALL.into_iter().map(Outcome::Refused))
-            .map(Outcome::label)
-            .collect();
+        let labels: std::collections::HashSet<_> =
+            [Outcome::Proxied, Outcome::Served, Outcome::ClientError]
+                .into_iter()
+                .chain(Code::ALL.into_iter().map(Outcome::Refused))
+                .map(Outcome::label)
+                .collect();
 
         assert_eq!(labels.len(), 3 + Code::ALL.len());
     }

@@ -173,7 +173,14 @@ impl Gateway {
         if let Some(seconds) = retry_after {
             extra.push(("retry-after", seconds.to_string()));
         }
-        write_response(session, code.status(), "application/json", body.into(), &extra).await?;
+        write_response(
+            session,
+            code.status(),
+            "application/json",
+            body.into(),
+            &extra,
+        )
+        .await?;
         Ok(true)
     }
 

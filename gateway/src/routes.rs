@@ -58,7 +58,8 @@ pub fn classify(path: &str) -> Route {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Route::BadSale;
     }
-    id.parse().map_or(Route::BadSale, |event| Route::Sale { event })
+    id.parse()
+        .map_or(Route::BadSale, |event| Route::Sale { event })
 }
 
 /// Name of the admission cookie.
@@ -197,7 +198,10 @@ mod tests {
     #[test]
     fn empty_or_missing_tokens_are_none() {
         assert_eq!(find_token(None, [], None), None);
-        assert_eq!(find_token(Some("Bearer "), ["admission_token="], Some("access_token=")), None);
+        assert_eq!(
+            find_token(Some("Bearer "), ["admission_token="], Some("access_token=")),
+            None
+        );
         assert_eq!(find_token(Some("bearer   t  "), [], None), Some("t"));
     }
 

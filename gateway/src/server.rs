@@ -61,7 +61,8 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
     server.add_service(health);
 
     let mut peer_options = PeerOptions::new();
-    peer_options.connection_timeout = Some(Duration::from_millis(config.upstream_connect_timeout_ms));
+    peer_options.connection_timeout =
+        Some(Duration::from_millis(config.upstream_connect_timeout_ms));
     peer_options.total_connection_timeout =
         Some(Duration::from_millis(config.upstream_connect_timeout_ms));
     peer_options.read_timeout = Some(Duration::from_millis(config.upstream_read_timeout_ms));

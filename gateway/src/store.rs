@@ -87,8 +87,7 @@ impl Store {
                     };
                     let _connections = pool.connect();
                     let connected =
-                        tokio::time::timeout(Duration::from_secs(1), pool.wait_for_connect())
-                            .await;
+                        tokio::time::timeout(Duration::from_secs(1), pool.wait_for_connect()).await;
                     if !matches!(connected, Ok(Ok(()))) {
                         tracing::warn!(
                             "Redis is not reachable yet: sale routes fail closed until it is"
