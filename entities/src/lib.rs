@@ -10,6 +10,7 @@
 //! - [`idempotency_record`]: first results of creating mutations.
 //! - [`refresh_token`]: rotating sign-in refresh tokens, hashed.
 //! - [`lottery_draw`]: the audit record of a presale lottery.
+//! - [`payment_webhook_event`]: provider events applied once.
 
 pub mod booking;
 pub mod booking_seat;
@@ -18,6 +19,7 @@ pub mod hold;
 pub mod idempotency_record;
 pub mod lottery_draw;
 pub mod payment;
+pub mod payment_webhook_event;
 pub mod refresh_token;
 pub mod seat;
 pub mod seat_category;
@@ -32,6 +34,7 @@ pub mod prelude {
     pub use crate::idempotency_record::Entity as IdempotencyRecord;
     pub use crate::lottery_draw::Entity as LotteryDraw;
     pub use crate::payment::Entity as Payment;
+    pub use crate::payment_webhook_event::Entity as PaymentWebhookEvent;
     pub use crate::refresh_token::Entity as RefreshToken;
     pub use crate::seat::Entity as Seat;
     pub use crate::seat_category::Entity as SeatCategory;

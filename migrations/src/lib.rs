@@ -10,6 +10,7 @@
 //!   the foreign keys that tie a seat's state to them.
 //! - [`m20261125_000004_idempotency_records`]: results of creating mutations by key.
 //! - [`m20261125_000005_accounts_and_lottery`]: refresh tokens and lottery draw audits.
+//! - [`m20261125_000006_payment_webhooks`]: provider events handled once.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -18,6 +19,7 @@ pub mod m20261125_000002_events_and_seats;
 pub mod m20261125_000003_holds_and_bookings;
 pub mod m20261125_000004_idempotency_records;
 pub mod m20261125_000005_accounts_and_lottery;
+pub mod m20261125_000006_payment_webhooks;
 mod sql;
 
 /// The text of every migration, in order: test harnesses name their migrated template
@@ -28,6 +30,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261125_000003_holds_and_bookings.rs"),
     include_str!("m20261125_000004_idempotency_records.rs"),
     include_str!("m20261125_000005_accounts_and_lottery.rs"),
+    include_str!("m20261125_000006_payment_webhooks.rs"),
 ];
 
 /// A short fingerprint of [`SOURCES`] (FNV-1a, stable across builds and machines).
@@ -53,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_holds_and_bookings::Migration),
             Box::new(m20261125_000004_idempotency_records::Migration),
             Box::new(m20261125_000005_accounts_and_lottery::Migration),
+            Box::new(m20261125_000006_payment_webhooks::Migration),
         ]
     }
 }
