@@ -48,3 +48,33 @@ export function onAdmissionChange(l: (eventId: string) => void): () => void {
   listeners.add(l);
   return () => listeners.delete(l);
 }
+
+// A pass the gate or the API just refused. If the queue hands back the very same pass, the
+// two disagree (a fault on our side): the waiting room says so instead of bouncing the fan
+// between the queue and the seats.
+const refusedKey = (eventId: string) => `tix.refusedAdmission.${eventId}`;
+
+export function markRefused(eventId: string, token: string, code: string): void {
+  try {
+    sessionStorage.setItem(refusedKey(eventId), JSON.stringify({ token, code }));
+  } catch {
+    /* ignore */
+  }
+}
+
+export function refusedAdmission(eventId: string): { token: string; code: string } | null {
+  try {
+    const raw = sessionStorage.getItem(refusedKey(eventId));
+    return raw ? (JSON.parse(raw) as { token: string; code: string }) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function clearRefused(eventId: string): void {
+  try {
+    sessionStorage.removeItem(refusedKey(eventId));
+  } catch {
+    /* ignore */
+  }
+}

@@ -2,7 +2,7 @@
 // night needs.
 import { ApiError, backoffMs, gql, sleep, type Doc } from './http';
 import { accessToken, getSession, refreshSession } from './session';
-import { getAdmission, setAdmission } from './admission';
+import { getAdmission, markRefused, setAdmission } from './admission';
 import { endsAdmission, isTransient } from '../lib/errors';
 
 export const PUBLIC_PATH = '/graphql';
@@ -71,7 +71,10 @@ export function sale<R, V>(eventId: string, doc: Doc<R, V>, variables: V, opts: 
           return gql(salePathOf(eventId), doc, variables, { bearer: renewed, signal: opts.signal });
         }
         if (endsAdmission(e.code)) {
-          if (admission) setAdmission(eventId, null);
+          if (admission) {
+            markRefused(eventId, admission.token, e.code);
+            setAdmission(eventId, null);
+          }
           admissionEnded.forEach((l) => l(eventId, e.code));
         }
       }

@@ -60,13 +60,15 @@ function isClose(e: unknown): e is CloseLike {
 /** Starts a live subscription; returns the function that stops it. */
 export function live<R, V>(o: LiveOptions<R, V>): () => void {
   let stopped = false;
+  /** We gave up on purpose (a coded error the caller will not retry). */
+  let halted = false;
   let client: Client | null = null;
   let unsubscribe: (() => void) | null = null;
   let failures = 0;
   let everConnected = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
   const status = (s: LiveStatus) => {
-    if (!stopped || s === 'stopped') o.onStatus?.(s);
+    if (!stopped) o.onStatus?.(s);
   };
 
   const restart = (afterMs: number) => {
@@ -106,7 +108,7 @@ export function live<R, V>(o: LiveOptions<R, V>): () => void {
           status('live');
         },
         closed: () => {
-          if (!stopped) status('reconnecting');
+          if (!stopped && !halted) status('reconnecting');
         },
       },
     });
@@ -169,6 +171,7 @@ export function live<R, V>(o: LiveOptions<R, V>): () => void {
       failures++;
       restart(backoffMs(failures, 30_000));
     } else {
+      halted = true;
       status('stopped');
       teardown();
     }

@@ -307,6 +307,18 @@ const TABLE: Record<string, Entry> = {
     step: 'pick-other-seats',
     action: 'Change seats',
   },
+  GRAPHQL_VALIDATION_FAILED: {
+    title: 'This page needs an update',
+    message: 'Tickets was updated while you were here. Reload the page to carry on; your place in line and any held seats are kept.',
+    step: 'reload',
+    action: 'Reload',
+  },
+  GRAPHQL_PARSE_FAILED: {
+    title: 'This page needs an update',
+    message: 'Tickets was updated while you were here. Reload the page to carry on; your place in line and any held seats are kept.',
+    step: 'reload',
+    action: 'Reload',
+  },
   BAD_USER_INPUT: {
     title: 'Please check what you entered',
     message: 'Something in the form is not quite right. Check it and try again.',
