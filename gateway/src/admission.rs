@@ -125,7 +125,7 @@ pub fn check(
         Some(RecordState::Unavailable) => Decision::Refuse(Code::GateUnavailable),
         Some(RecordState::Missing) => Decision::Refuse(Code::TokenRevoked),
         // A record naming someone else means the jti was reused or tampered with.
-        Some(RecordState::Live(user)) if *user != *claims.sub => {
+        Some(RecordState::Live(user)) if !same_fan(&user, &claims.sub) => {
             Decision::Refuse(Code::TokenRevoked)
         }
         Some(RecordState::Live(_)) => Decision::Admit(Admission {
@@ -134,6 +134,18 @@ pub fn check(
             jti: claims.jti,
         }),
     }
+}
+
+/// Whether a record's user id and a token's `sub` name the same fan. The queue writes UUIDs
+/// as 32 hex digits in Redis and hyphenated in tokens, so hyphens and case do not count.
+fn same_fan(record: &str, sub: &str) -> bool {
+    let spelling = |id: &str| {
+        id.bytes()
+            .filter(|byte| *byte != b'-')
+            .map(|byte| byte.to_ascii_lowercase())
+            .collect::<Vec<u8>>()
+    };
+    record == sub || spelling(record) == spelling(sub)
 }
 
 /// The refusal code of a token that failed verification.
@@ -366,6 +378,21 @@ mod tests {
                 jti: "j1".into()
             })
         );
+    }
+
+    #[test]
+    fn a_record_spelling_the_same_uuid_without_hyphens_admits() {
+        let user = "3f2b8c1e-0d4a-4c7b-9e51-2a6f0b9c8d7e";
+        let token = token(user, EVENT, "j1", 60);
+
+        let decision = check(
+            &sale(Some(&token), GateState::On),
+            &keys(),
+            NOW,
+            &Fetched(live("3F2B8C1E0D4A4C7B9E512A6F0B9C8D7E")),
+        );
+
+        assert!(matches!(decision, Decision::Admit(_)), "{decision:?}");
     }
 
     #[test]

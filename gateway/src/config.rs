@@ -275,6 +275,7 @@ mod tests {
     #[test]
     fn the_environment_overrides_the_file() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.create_file(
                 "gateway.toml",
                 r#"
@@ -308,6 +309,7 @@ mod tests {
     #[test]
     fn upstreams_from_the_environment_are_comma_separated() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("GATEWAY_UPSTREAMS", "127.0.0.1:8080, 127.0.0.1:8081");
 
             let config = Config::load(None).expect("config");
@@ -324,6 +326,20 @@ mod tests {
 
             assert!(Config::load(Some("bad.toml".as_ref())).is_err());
             assert!(Config::load(Some("missing.toml".as_ref())).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_checked_in_example_is_valid_and_spells_out_the_defaults() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let example = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.example.toml");
+
+            let config = Config::load(Some(example.as_ref())).expect("the example loads");
+
+            // Debug output covers every field; the keys are hidden in both.
+            assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
             Ok(())
         });
     }

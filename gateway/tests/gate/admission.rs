@@ -63,7 +63,7 @@ async fn refused_tokens_get_their_code_and_never_reach_the_api() {
     let other_event = app.seed_event(5).await;
     let redis = redis(&app.redis.url).await;
     let prefix = &app.redis.prefix;
-    let forged = tokens::Keyring::parse("test:not-the-gateway-secret-99")
+    let forged = tokens::Keyring::parse("dev:not-the-gateway-secret-99")
         .expect("forger keyring")
         .sign(&tokens::AdmissionClaims::new(
             "fan-f",
@@ -192,8 +192,8 @@ async fn a_revoked_token_stops_passing_within_the_cache_ttl() {
     .await;
 
     assert_eq!(code, "TOKEN_REVOKED");
-    // The cache trusts a record for 1 s; allow scheduling slack on a busy 2-core box.
-    assert!(took < Duration::from_millis(1_800), "took {took:?}");
+    // The cache trusts a record for 1 s; allow scheduling slack on a busy 2-core box (CI runs every crate's tests at once).
+    assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
 #[tokio::test]

@@ -12,8 +12,9 @@ use fred::prelude::{Client, ClientLike as _, Config, Expiration, KeysInterface a
 use serde_json::{Value, json};
 use tokens::{AdmissionClaims, Keyring};
 
-/// The keyring every test gateway verifies with.
-pub const TEST_KEYS: &str = "test:gateway-integration-secret-0123";
+/// The keyring every test gateway verifies with: the API's test instances run on the
+/// development keys, and the API verifies sale tokens too, so both must agree.
+pub const TEST_KEYS: &str = tokens::DEV_ADMISSION_KEYS;
 
 /// The query every sale request in these tests asks.
 pub const SALE_QUERY: &str = "{ seatCategories { name } }";

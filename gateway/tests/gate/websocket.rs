@@ -1,12 +1,14 @@
 //! WebSocket upgrades through the gateway, with the `graphql-transport-ws` protocol.
 //!
-//! The API has no subscription endpoint yet, so the upstream here is a small fake that
-//! speaks enough of the protocol (`connection_init` -> `connection_ack`, one `next` per
-//! `subscribe`); what is under test is the gateway passing the upgrade and the frames both
-//! ways, and gating it on the sale route.
+//! Two tests use the real API's public subscription endpoint through the gateway, one of them
+//! the whole journey: `queuePosition` delivers an admission whose token then opens the sale
+//! route. The API has no sale-route subscriptions yet, so the others use a small fake upstream that speaks
+//! enough of the protocol (`connection_init` -> `connection_ack`, one `next` per
+//! `subscribe`) and echoes the upgrade's headers: what is under test is the gateway passing
+//! the upgrade and the frames both ways, and gating it on the sale route.
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use graphql_api::testing::TestRedis;
+use graphql_api::testing::{TestApp, TestRedis};
 use serde_json::{Value, json};
 use tokio_tungstenite::{
     connect_async,
@@ -118,4 +120,128 @@ async fn a_sale_websocket_without_a_token_is_refused_before_the_upgrade() {
     }
     let reached = upstream.requests.lock().expect("requests").clone();
     assert!(reached.is_empty(), "{reached:?}");
+}
+
+#[tokio::test]
+async fn the_apis_subscription_endpoint_answers_through_the_gateway() {
+    let app = TestApp::spawn().await;
+    let gateway = Gateway::start(GatewayOptions::new(
+        &[app.instance.address],
+        &app.redis.url,
+        &app.redis.prefix,
+    ))
+    .await;
+
+    let mut socket = open(&format!("ws://{}/graphql", gateway.address))
+        .await
+        .expect("a socket to the API");
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": {} }),
+    )
+    .await;
+    let ack = receive(&mut socket).await;
+    send(&mut socket, json!({ "type": "ping" })).await;
+    let pong = receive(&mut socket).await;
+
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    assert_eq!(pong["type"], "pong", "{pong}");
+}
+
+const POSITION: &str = "subscription($e: ID!) { queuePosition(eventId: $e) { state \
+    admission { token } } }";
+
+#[tokio::test]
+async fn a_queue_position_subscription_through_the_gateway_delivers_a_token_that_opens_the_sale() {
+    use fred::prelude::HashesInterface as _;
+    use graphql_api::{
+        auth::Identity,
+        queue::{self, store::QueueKeys, ticker},
+    };
+
+    let app = TestApp::spawn_with(|config| config.queue_update_secs = 1).await;
+    let state = &app.instance.state;
+    let event_id = app.seed_event(10).await;
+    let event = graphql_api::events::find_event_by_id(state, event_id)
+        .await
+        .expect("the event");
+    let me = Identity {
+        user_id: uuid::Uuid::new_v4(),
+        role: entities::user::Role::Fan,
+    };
+    queue::join(state, &event, &me)
+        .await
+        .expect("joining the queue");
+    let gateway = Gateway::start(GatewayOptions::new(
+        &[app.instance.address],
+        &app.redis.url,
+        &app.redis.prefix,
+    ))
+    .await;
+    let access = app.access_token(me.user_id, "FAN");
+
+    let mut socket = open(&format!("ws://{}/graphql", gateway.address))
+        .await
+        .expect("a socket to the API");
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {access}") } }),
+    )
+    .await;
+    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe",
+                "payload": { "query": POSITION, "variables": { "e": event_id.to_string() } } }),
+    )
+    .await;
+    let first = receive(&mut socket).await;
+    assert_eq!(
+        first["payload"]["data"]["queuePosition"]["state"], "WAITING",
+        "{first}"
+    );
+    // Let the queue admit (the admin mutations would set these).
+    let keys = QueueKeys::new(state.keys(), event_id);
+    let _: i64 = state
+        .redis()
+        .hset(
+            &keys.meta,
+            vec![("rate", "1000".to_owned()), ("capacity", "100".to_owned())],
+        )
+        .await
+        .expect("setting the admission rate");
+    let active = ticker::ActiveEvent {
+        id: event_id,
+        opens_ms: event.sale_opens_at.timestamp_millis(),
+        gate_enabled: true,
+    };
+    let mut token = None;
+    for _ in 0..50 {
+        ticker::tick_and_publish(state, &active)
+            .await
+            .expect("a tick");
+        let Ok(frame) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), receive(&mut socket)).await
+        else {
+            continue;
+        };
+        if let Some(admitted) =
+            frame["payload"]["data"]["queuePosition"]["admission"]["token"].as_str()
+        {
+            token = Some(admitted.to_owned());
+            break;
+        }
+    }
+    let token = token.expect("an admission token over the gateway's socket");
+    let sale = reqwest::Client::new()
+        .post(format!("{}/sale/{event_id}/graphql", gateway.url))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ seatCategories { name } }" }))
+        .send()
+        .await
+        .expect("a response");
+
+    assert_eq!(sale.status().as_u16(), 200);
+    let body: Value = sale.json().await.expect("JSON");
+    assert!(body["data"]["seatCategories"].is_array(), "{body}");
 }

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Gateway benchmark: the same upstream (one graphql-api instance, release build) measured
+# with wrk directly, through nginx as a plain reverse proxy, through the gateway with a
+# valid admission token, and through the gateway refused (no token). Prints req/s, p50/p99,
+# proxy CPU per request, and the ratios gateway/nginx and gateway/direct.
+#
+# Loopback only, bounded time (~1.5 minutes of load after the build). Needs wrk, nginx,
+# redis-cli, psql, curl, python3, Postgres on 127.0.0.1:5432 and Redis on 127.0.0.1:6379.
+#
+# Environment: DURATION (seconds per measurement, default 10), CONNECTIONS (default 64),
+# THREADS (wrk threads, default 2), GATEWAY_THREADS (default 1), SKIP_BUILD=1 (use the
+# existing release binaries), CARGO_TARGET_DIR (default ./target).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+GATEWAY_THREADS="${GATEWAY_THREADS:-1}"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+KEYS="${ADMISSION_TOKEN_KEYS:-dev:dev-only-admission-key-change-me}"
+PREFIX="bench:gw:$$:"
+DB="tickets_gw_bench"
+WORK="$(mktemp -d /tmp/gateway-bench.XXXXXX)"
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  redis-cli --scan --pattern "${PREFIX}*" | xargs -r redis-cli del >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in wrk nginx redis-cli psql curl python3; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_http() { # url
+  for _ in $(seq 1 200); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "not answering: $1" >&2; return 1
+}
+
+# Sum of user+system CPU ticks of the given pids (and their threads).
+cpu_ticks() {
+  local total=0
+  for pid in "$@"; do
+    read -r -a stat < "/proc/$pid/stat"
+    total=$((total + stat[13] + stat[14]))
+  done
+  echo "$total"
+}
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  echo "== building release binaries (LTO fat, codegen-units 1)"
+  cargo build --release -p graphql-api -p gateway
+fi
+API_BIN="$TARGET/release/graphql-api"
+GATEWAY_BIN="$TARGET/release/gateway"
+
+API_PORT="$(free_port)"; NGINX_PORT="$(free_port)"; GATEWAY_PORT="$(free_port)"
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
+export REDIS_URL="redis://127.0.0.1:6379/0" REDIS_KEY_PREFIX="$PREFIX" ADMISSION_TOKEN_KEYS="$KEYS"
+
+echo "== API on :$API_PORT (database $DB)"
+"$API_BIN" seed --seats 1000 --no-demo > "$WORK/seed.log" 2>&1
+EVENT="$(psql -qtA "$DATABASE_URL" -c "SELECT id FROM events WHERE slug = 'load-test-1000'")"
+RUST_LOG=warn API_BIND="127.0.0.1:$API_PORT" "$API_BIN" serve > "$WORK/api.log" 2>&1 &
+PIDS+=($!); API_PID=$!
+wait_http "http://127.0.0.1:$API_PORT/healthz"
+
+# An admission as the queue hands it out: a record in Redis and an HS256 token naming it.
+JTI="bench-$$"
+TOKEN="$(python3 - "$KEYS" "$EVENT" "$JTI" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+keys, event, jti = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+kid, secret = keys.split(",")[0].split(":", 1)
+b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=")
+now = int(time.time())
+header = {"alg": "HS256", "typ": "JWT", "kid": kid}
+claims = {"sub": "bench-fan", "evt": event, "jti": jti, "iat": now, "exp": now + 3600,
+          "cap": 4, "aud": "tickets-sale", "iss": "tickets"}
+signing = b64(json.dumps(header).encode()) + b"." + b64(json.dumps(claims).encode())
+signature = b64(hmac.new(secret.encode(), signing, hashlib.sha256).digest())
+print((signing + b"." + signature).decode())
+PY
+)"
+redis-cli set "${PREFIX}adm:{evt:$EVENT}:$JTI" bench-fan PX 3600000 > /dev/null
+
+echo "== nginx on :$NGINX_PORT (plain proxy_pass, keepalive pool 128, access log off)"
+mkdir -p "$WORK/nginx"
+cat > "$WORK/nginx/nginx.conf" <<EOF
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  upstream api { server 127.0.0.1:$API_PORT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+PIDS+=($!); NGINX_PID=$!
+wait_http "http://127.0.0.1:$NGINX_PORT/healthz"
+
+echo "== gateway on :$GATEWAY_PORT (threads $GATEWAY_THREADS, mimalloc, rate limits and access log off)"
+cat > "$WORK/gateway.toml" <<EOF
+listen = "127.0.0.1:$GATEWAY_PORT"
+upstreams = ["127.0.0.1:$API_PORT"]
+threads = $GATEWAY_THREADS
+public_rate_per_sec = 0
+sale_rate_per_sec = 0
+access_log = false
+grace_period_secs = 0
+graceful_shutdown_timeout_secs = 1
+EOF
+RUST_LOG=warn "$GATEWAY_BIN" --config "$WORK/gateway.toml" > "$WORK/gateway.log" 2>&1 &
+PIDS+=($!); GATEWAY_PID=$!
+wait_http "http://127.0.0.1:$GATEWAY_PORT/healthz"
+
+SALE_PATH="/sale/$EVENT/graphql"
+cat > "$WORK/with-token.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '{"query":"{ __typename }"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+EOF
+cat > "$WORK/no-token.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '{"query":"{ __typename }"}'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+
+# Sanity: the token passes, and no token is refused, before anything is measured.
+status() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' "$@" \
+  --data '{"query":"{ __typename }"}'; }
+[[ "$(status -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH")" == 200 ]] \
+  || { echo "the gateway refused the bench token" >&2; cat "$WORK/gateway.log" >&2; exit 1; }
+[[ "$(status "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH")" == 401 ]] \
+  || { echo "the gateway did not refuse a request without a token" >&2; exit 1; }
+
+RESULTS="$WORK/results.tsv"
+: > "$RESULTS"
+measure() { # name url script proxy-pids...
+  local name="$1" url="$2" script="$3"; shift 3
+  local proxy_pids=("$@")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$script" "$url" > /dev/null # warm-up
+  local before=0 after=0
+  ((${#proxy_pids[@]})) && before="$(cpu_ticks "${proxy_pids[@]}")"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$url" > "$WORK/$name.txt"
+  ((${#proxy_pids[@]})) && after="$(cpu_ticks "${proxy_pids[@]}")"
+  python3 - "$WORK/$name.txt" "$name" "$((after - before))" "$(getconf CLK_TCK)" >> "$RESULTS" <<'PY'
+import re, sys
+text, name, ticks, hz = open(sys.argv[1]).read(), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def ms(label):
+    m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+total = int(re.search(r"(\d+) requests in", text).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+cpu_us = ticks / hz * 1e6 / total if ticks else 0.0
+print(f"{name}\t{rps:.0f}\t{ms('50'):.2f}\t{ms('99'):.2f}\t{cpu_us:.1f}\t{non2xx.group(1) if non2xx else 0}\t{total}")
+PY
+  echo "   $(tail -1 "$RESULTS" | cut -f1-4)"
+}
+
+NGINX_ALL=("$NGINX_PID" $(pgrep -P "$NGINX_PID" || true))
+echo "== measuring: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, POST $SALE_PATH { __typename }"
+measure direct "http://127.0.0.1:$API_PORT$SALE_PATH" "$WORK/with-token.lua"
+measure nginx "http://127.0.0.1:$NGINX_PORT$SALE_PATH" "$WORK/with-token.lua" "${NGINX_ALL[@]}"
+measure gateway "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" "$WORK/with-token.lua" "$GATEWAY_PID"
+measure refused "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" "$WORK/no-token.lua" "$GATEWAY_PID"
+# Gateway metrics after the runs: the token cache should answer nearly every lookup.
+HIT_RATIO="$(curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" | awk '/^gateway_token_cache_hit_ratio /{print $2}')"
+
+python3 - "$RESULTS" "$HIT_RATIO" <<'PY'
+import sys
+rows = {line.split("\t")[0]: line.rstrip("\n").split("\t") for line in open(sys.argv[1])}
+labels = {
+    "direct": "direct to the API",
+    "nginx": "through nginx (proxy_pass)",
+    "gateway": "through the gateway, valid token",
+    "refused": "through the gateway, no token (401)",
+}
+print()
+print("| target | req/s | p50 | p99 | proxy CPU per request | non-2xx |")
+print("|---|---|---|---|---|---|")
+for key, label in labels.items():
+    name, rps, p50, p99, cpu, non2xx, total = rows[key]
+    cpu_cell = f"{cpu} us" if float(cpu) > 0 else "-"
+    print(f"| {label} | {int(rps):,} | {p50} ms | {p99} ms | {cpu_cell} | {int(non2xx):,} of {int(total):,} |")
+rps = {key: float(rows[key][1]) for key in rows}
+print()
+print(f"gateway/nginx req/s: {rps['gateway'] / rps['nginx']:.2f}x")
+print(f"gateway/direct req/s: {rps['gateway'] / rps['direct']:.2f}x")
+print(f"refused/gateway req/s: {rps['refused'] / rps['gateway']:.2f}x")
+print(f"token cache hit ratio: {float(sys.argv[2] or 0):.4f}")
+PY
