@@ -39,6 +39,7 @@ declare global {
       /** For tests and the benchmark: where a seat is on screen (CSS px, page coordinates), after bringing it into view. */
       seatOnScreen?: (seatIndex: number) => [number, number] | null;
       panBy?: (dx: number, dy: number) => void;
+      renderer?: () => { lastDrawMs: number; seatPx: () => number; fit: () => void; zoomAt: (f: number, x: number, y: number) => void; draw: () => void } | null;
     };
   }
 }
@@ -142,6 +143,7 @@ export function SeatsPage({ slug }: { slug: string }) {
         const box = canvas.getBoundingClientRect();
         return [box.left + x, box.top + y];
       },
+      renderer: () => mapRef.current?.renderer() ?? null,
       panBy: (dx, dy) => {
         mapRef.current?.renderer()?.panBy(dx, dy);
         mapRef.current?.redraw();
