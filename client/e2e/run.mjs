@@ -14,8 +14,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { OUT_DIR, REPO, gqlCall, launchBrowser, log, startStack } from './stack.mjs';
 
-const DESKTOP = { viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 };
-const PHONE = { viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const DESKTOP = { viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: 'en-IN', timezoneId: 'Asia/Kolkata' };
+const PHONE = { viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'en-IN', timezoneId: 'Asia/Kolkata' };
 
 const results = [];
 let failed = false;
@@ -260,7 +260,7 @@ async function main() {
     });
 
     await step('the phone: best available, hold, UPI, confirmation, cancel', async () => {
-      await b.getByText('Find the best seats for me').click().catch(() => undefined);
+      await b.locator('details.best').evaluate((d) => (d.open = true));
       await b.getByTestId('best-find').click();
       await b.getByTestId('chosen-list').locator('li').nth(1).waitFor();
       await b.getByTestId('hold-seats').click();

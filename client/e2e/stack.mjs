@@ -97,6 +97,9 @@ export async function startStack({ seats = Number(process.env.E2E_SEATS ?? 0), n
     REDIS_KEY_PREFIX: `${tag}:`,
     CLIENT_DIR: path.join(CLIENT_DIR, 'dist'),
     ADMIN_EMAILS: adminEmail,
+    // The same admission key for the API (which signs) and the gateway (which checks),
+    // whatever the built-in development keys of the two binaries are.
+    ADMISSION_TOKEN_KEYS: process.env.ADMISSION_TOKEN_KEYS ?? `e2e:${tag}-admission-key-for-tests-only`,
     QUEUE_ADMISSION_RATE: process.env.QUEUE_ADMISSION_RATE ?? '20',
     QUEUE_UPDATE_SECS: process.env.QUEUE_UPDATE_SECS ?? '1',
     LOG_FORMAT: 'human',

@@ -16,6 +16,7 @@ import { formatEventDate, newKey } from '../lib/format';
 import { useAdmission } from './saleGuard';
 import { getPending, rememberConfirmed, setPending } from '../saleState';
 import { LockIcon } from '../components/icons';
+import { setAdmission } from '../api/admission';
 
 type Booking = BookingFieldsFragment;
 type Hold = HoldFieldsFragment;
@@ -137,6 +138,8 @@ export function Checkout({ slug }: { slug: string }) {
       if (b.status === 'CONFIRMED' || confirmPayment.payment.status === 'SUCCEEDED') {
         rememberConfirmed(b);
         setPending(eventId, null);
+        // A purchase ends the queue admission: forget the pass.
+        setAdmission(eventId, null);
         navigate(`/e/${slug}/confirmation/${b.id}`, { replace: true });
         return;
       }

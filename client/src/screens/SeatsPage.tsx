@@ -372,6 +372,12 @@ export function SeatsPage({ slug }: { slug: string }) {
     else setProblem(null);
   };
 
+  // The turn is over (the server refuses the pass from now on): back to the queue.
+  const turnOver = !!admission && !hold && Date.parse(admission.expiresAt) <= serverNow();
+  useEffect(() => {
+    if (turnOver) navigate(`/e/${slug}/queue?ended=TOKEN_EXPIRED`, { replace: true });
+  }, [turnOver, slug]);
+
   // --- render
   if (ev.error) return <main className="page narrow"><ErrorNotice error={ev.error} onAction={() => ev.reload()} /></main>;
   if (admissionError) return <main className="page narrow"><ErrorNotice error={admissionError} onAction={() => location.reload()} /></main>;
@@ -386,6 +392,7 @@ export function SeatsPage({ slug }: { slug: string }) {
   const currency = model?.categories[0]?.price.currency ?? 'INR';
   const admissionLeft = admission ? Date.parse(admission.expiresAt) - serverNow() : null;
   const gap = model && !hold && selected.length > 0 && leavesSingleGap(model, selected);
+
 
   return (
     <main className="seats-page" data-testid="seats-page">
