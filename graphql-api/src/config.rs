@@ -185,10 +185,41 @@ pub struct Config {
     /// A WebSocket with no message (clients ping) for this long is closed, in seconds.
     #[arg(long, env = "WS_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub ws_idle_timeout_secs: u64,
+
+    /// How long a hold keeps its seats, in seconds.
+    #[arg(long, env = "HOLD_DURATION_SECS", default_value_t = 600)]
+    pub hold_duration_secs: i64,
+    /// How much one `extendHold` adds, in seconds.
+    #[arg(long, env = "HOLD_EXTENSION_SECS", default_value_t = 300)]
+    pub hold_extension_secs: i64,
+    /// How many times a hold may be extended.
+    #[arg(long, env = "HOLD_MAX_EXTENSIONS", default_value_t = 1)]
+    pub hold_max_extensions: i32,
+    /// How often the expiry worker releases run-out holds, in ms.
+    #[arg(long, env = "HOLD_SWEEP_MS", default_value_t = 250)]
+    pub hold_sweep_ms: u64,
+    /// Seat changes are coalesced into one message per subscriber per this many ms.
+    #[arg(long, env = "SEAT_BATCH_MS", default_value_t = 150)]
+    pub seat_batch_ms: u64,
+    /// How long the simulated provider takes before a timeout answer, in ms.
+    #[arg(long, env = "PAYMENT_TIMEOUT_MS", default_value_t = 1_500)]
+    pub payment_timeout_ms: u64,
+    /// Secret of the payment webhook's HMAC-SHA256 signatures.
+    #[arg(
+        long,
+        env = "WEBHOOK_SECRET",
+        default_value = "dev-only-webhook-secret-change-me",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub webhook_secret: SecretString,
+    /// How long an idempotency key remembers its first result, in seconds.
+    #[arg(long, env = "IDEMPOTENCY_TTL_SECS", default_value_t = 24 * 3600)]
+    pub idempotency_ttl_secs: i64,
 }
 
 /// Access-token keys used when none are configured: fine on a laptop, never in production.
-pub const DEV_ACCESS_KEYS: &str = "dev:dev-only-access-key-change-me";
+pub const DEV_ACCESS_KEYS: &str = "dev-access:dev-only-access-key-change-me";
 
 impl Config {
     /// The configuration with every default, as a local run gets it.

@@ -73,6 +73,38 @@ pub enum ErrorCode {
     NotInQueue,
     /// This WebSocket already holds the most subscriptions allowed.
     TooManySubscriptions,
+    /// Some asked-for seats are not free; `extensions.seatIds` names them. Nothing was held.
+    SeatTaken,
+    /// More seats than the fan's cap (in the admission token).
+    HoldLimitExceeded,
+    /// The fan already has an active hold in this event (`extensions.holdId`).
+    ActiveHoldExists,
+    /// No such hold of this fan.
+    HoldNotFound,
+    /// The hold ran out; its seats are free again.
+    HoldExpired,
+    /// The hold was already extended as often as allowed.
+    ExtensionUsed,
+    /// No such booking of this fan.
+    BookingNotFound,
+    /// The booking can no longer be paid (expired, cancelled, refunded).
+    BookingNotPayable,
+    /// The booking is paid already.
+    AlreadyPaid,
+    /// The payment was declined; the fan may retry while the hold lives.
+    PaymentDeclined,
+    /// The payment provider did not answer in time; nothing was charged.
+    PaymentTimeout,
+    /// The payment details are malformed or missing.
+    InvalidPaymentDetails,
+    /// The idempotency key was used for a different request.
+    IdempotencyKeyReused,
+    /// The first request with this idempotency key is still running.
+    IdempotencyInProgress,
+    /// A webhook's signature does not match.
+    WebhookSignatureInvalid,
+    /// A webhook's timestamp is more than five minutes away from now.
+    WebhookTimestampStale,
     /// Something failed on our side; the details are in our logs, not in the response.
     InternalError,
 }
@@ -109,6 +141,22 @@ impl ErrorCode {
         ErrorCode::QueueNotRequired,
         ErrorCode::NotInQueue,
         ErrorCode::TooManySubscriptions,
+        ErrorCode::SeatTaken,
+        ErrorCode::HoldLimitExceeded,
+        ErrorCode::ActiveHoldExists,
+        ErrorCode::HoldNotFound,
+        ErrorCode::HoldExpired,
+        ErrorCode::ExtensionUsed,
+        ErrorCode::BookingNotFound,
+        ErrorCode::BookingNotPayable,
+        ErrorCode::AlreadyPaid,
+        ErrorCode::PaymentDeclined,
+        ErrorCode::PaymentTimeout,
+        ErrorCode::InvalidPaymentDetails,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::IdempotencyInProgress,
+        ErrorCode::WebhookSignatureInvalid,
+        ErrorCode::WebhookTimestampStale,
         ErrorCode::InternalError,
     ];
 
@@ -144,6 +192,22 @@ impl ErrorCode {
             ErrorCode::QueueNotRequired => "QUEUE_NOT_REQUIRED",
             ErrorCode::NotInQueue => "NOT_IN_QUEUE",
             ErrorCode::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
+            ErrorCode::SeatTaken => "SEAT_TAKEN",
+            ErrorCode::HoldLimitExceeded => "HOLD_LIMIT_EXCEEDED",
+            ErrorCode::ActiveHoldExists => "ACTIVE_HOLD_EXISTS",
+            ErrorCode::HoldNotFound => "HOLD_NOT_FOUND",
+            ErrorCode::HoldExpired => "HOLD_EXPIRED",
+            ErrorCode::ExtensionUsed => "EXTENSION_USED",
+            ErrorCode::BookingNotFound => "BOOKING_NOT_FOUND",
+            ErrorCode::BookingNotPayable => "BOOKING_NOT_PAYABLE",
+            ErrorCode::AlreadyPaid => "ALREADY_PAID",
+            ErrorCode::PaymentDeclined => "PAYMENT_DECLINED",
+            ErrorCode::PaymentTimeout => "PAYMENT_TIMEOUT",
+            ErrorCode::InvalidPaymentDetails => "INVALID_PAYMENT_DETAILS",
+            ErrorCode::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ErrorCode::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
+            ErrorCode::WebhookSignatureInvalid => "WEBHOOK_SIGNATURE_INVALID",
+            ErrorCode::WebhookTimestampStale => "WEBHOOK_TIMESTAMP_STALE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }
@@ -163,7 +227,21 @@ impl ErrorCode {
             | ErrorCode::SeatNotFound
             | ErrorCode::NotFound
             | ErrorCode::UserNotFound
-            | ErrorCode::NotInQueue => 404,
+            | ErrorCode::NotInQueue
+            | ErrorCode::HoldNotFound
+            | ErrorCode::BookingNotFound => 404,
+            ErrorCode::SeatTaken
+            | ErrorCode::ActiveHoldExists
+            | ErrorCode::HoldExpired
+            | ErrorCode::ExtensionUsed
+            | ErrorCode::BookingNotPayable
+            | ErrorCode::AlreadyPaid
+            | ErrorCode::IdempotencyKeyReused
+            | ErrorCode::IdempotencyInProgress => 409,
+            ErrorCode::HoldLimitExceeded | ErrorCode::InvalidPaymentDetails => 400,
+            ErrorCode::PaymentDeclined => 402,
+            ErrorCode::PaymentTimeout => 504,
+            ErrorCode::WebhookSignatureInvalid | ErrorCode::WebhookTimestampStale => 401,
             ErrorCode::Unauthenticated
             | ErrorCode::TokenInvalid
             | ErrorCode::TokenExpired
@@ -208,6 +286,8 @@ pub enum ApiError {
     Token(tokens::TokenError),
     #[error("The admission was revoked; join the queue again.")]
     TokenRevoked,
+    #[error("This sale needs a place in the queue: join it, and buy when it is your turn.")]
+    QueueTokenRequired,
     #[error("An account with this email exists already; sign in instead.")]
     EmailTaken,
     #[error("Wrong email or password.")]
@@ -230,6 +310,40 @@ pub enum ApiError {
     NotInQueue,
     #[error("This connection already holds {max} subscriptions, the most allowed.")]
     TooManySubscriptions { max: usize },
+    #[error("Some of these seats were just taken by someone else; nothing was held. Pick others.")]
+    SeatTaken { seat_ids: Vec<i64> },
+    #[error("You may hold at most {cap} seats for this event (you asked for {requested}).")]
+    HoldLimitExceeded { cap: i64, requested: i64 },
+    #[error("You already hold seats for this event: release them or book them first.")]
+    ActiveHoldExists { hold_id: uuid::Uuid },
+    #[error("No such hold.")]
+    HoldNotFound,
+    #[error("Your hold ran out and its seats were released; pick seats again.")]
+    HoldExpired,
+    #[error("This hold was already extended; it cannot be extended again.")]
+    ExtensionUsed,
+    #[error("No such booking.")]
+    BookingNotFound,
+    #[error("This booking can no longer be paid: it is {0}.")]
+    BookingNotPayable(String),
+    #[error("This booking is paid already.")]
+    AlreadyPaid,
+    #[error("The payment was declined: {0} You can try again while your seats are held.")]
+    PaymentDeclined(String),
+    #[error("The payment provider did not answer in time; nothing was charged. Try again.")]
+    PaymentTimeout,
+    #[error("{0}")]
+    InvalidPaymentDetails(String),
+    #[error("This idempotency key was used for a different request; use a new key.")]
+    IdempotencyKeyReused,
+    #[error(
+        "The first request with this idempotency key is still running; wait a moment and retry."
+    )]
+    IdempotencyInProgress,
+    #[error("The webhook signature does not match.")]
+    WebhookSignatureInvalid,
+    #[error("The webhook timestamp is too old or too far ahead.")]
+    WebhookTimestampStale,
     /// Anything unexpected; its cause is logged, never shown.
     #[error("Internal server error.")]
     Internal(std::sync::Arc<anyhow::Error>),
@@ -252,6 +366,7 @@ impl ApiError {
                 _ => ErrorCode::TokenInvalid,
             },
             ApiError::TokenRevoked => ErrorCode::TokenRevoked,
+            ApiError::QueueTokenRequired => ErrorCode::QueueTokenRequired,
             ApiError::EmailTaken => ErrorCode::EmailTaken,
             ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ApiError::LoginThrottled { .. } => ErrorCode::LoginThrottled,
@@ -262,6 +377,22 @@ impl ApiError {
             ApiError::QueueNotRequired => ErrorCode::QueueNotRequired,
             ApiError::NotInQueue => ErrorCode::NotInQueue,
             ApiError::TooManySubscriptions { .. } => ErrorCode::TooManySubscriptions,
+            ApiError::SeatTaken { .. } => ErrorCode::SeatTaken,
+            ApiError::HoldLimitExceeded { .. } => ErrorCode::HoldLimitExceeded,
+            ApiError::ActiveHoldExists { .. } => ErrorCode::ActiveHoldExists,
+            ApiError::HoldNotFound => ErrorCode::HoldNotFound,
+            ApiError::HoldExpired => ErrorCode::HoldExpired,
+            ApiError::ExtensionUsed => ErrorCode::ExtensionUsed,
+            ApiError::BookingNotFound => ErrorCode::BookingNotFound,
+            ApiError::BookingNotPayable(_) => ErrorCode::BookingNotPayable,
+            ApiError::AlreadyPaid => ErrorCode::AlreadyPaid,
+            ApiError::PaymentDeclined(_) => ErrorCode::PaymentDeclined,
+            ApiError::PaymentTimeout => ErrorCode::PaymentTimeout,
+            ApiError::InvalidPaymentDetails(_) => ErrorCode::InvalidPaymentDetails,
+            ApiError::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            ApiError::IdempotencyInProgress => ErrorCode::IdempotencyInProgress,
+            ApiError::WebhookSignatureInvalid => ErrorCode::WebhookSignatureInvalid,
+            ApiError::WebhookTimestampStale => ErrorCode::WebhookTimestampStale,
             ApiError::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -273,6 +404,13 @@ impl ApiError {
         match self {
             ApiError::LoginThrottled { retry_after_secs } => {
                 vec![("retryAfterSeconds", serde_json::json!(retry_after_secs))]
+            }
+            ApiError::SeatTaken { seat_ids } => {
+                let ids: Vec<String> = seat_ids.iter().map(i64::to_string).collect();
+                vec![("seatIds", serde_json::json!(ids))]
+            }
+            ApiError::ActiveHoldExists { hold_id } => {
+                vec![("holdId", serde_json::json!(hold_id.to_string()))]
             }
             _ => Vec::new(),
         }

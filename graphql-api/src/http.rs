@@ -13,7 +13,7 @@ use axum::{
         rejection::BytesRejection,
         ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
     },
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -29,6 +29,7 @@ use crate::{
     error::{ApiError, ErrorCode, graphql_error_body, json_error},
     events::find_event,
     loaders::DbLoader,
+    sale::{self, SaleAuth},
     schema::{PublicSchema, SaleSchema, SaleScope, public_schema, sale_schema},
     state::AppState,
     ws,
@@ -51,16 +52,21 @@ pub fn router(app: &AppState) -> Router {
     };
     let graphql = Router::new()
         .route("/graphql", get(public_get).post(public_graphql))
-        .route(
-            "/sale/{event_id}/graphql",
-            get(sale_graphiql).post(sale_graphql),
-        )
+        .route("/sale/{event_id}/graphql", get(sale_get).post(sale_graphql))
         .layer(DefaultBodyLimit::max(app.config().max_body_bytes))
         .layer(middleware::from_fn_with_state(app.clone(), log_request));
     let probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
-    let router = graphql.merge(probes);
+    let webhooks = Router::new()
+        .route(
+            "/webhooks/payments",
+            axum::routing::post(crate::payments::webhook::handle),
+        )
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(middleware::from_fn_with_state(app.clone(), log_request))
+        .with_state(app.clone());
+    let router = graphql.merge(probes).merge(webhooks);
     let router = match &app.config().client_dir {
         // The client is a single-page app: unknown paths get its index.html.
         Some(dir) => router
@@ -109,20 +115,70 @@ async fn public_graphql(
 async fn sale_graphql(
     State(state): State<HttpState>,
     Path(event_id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let request = match parse_graphql_request(body) {
         Ok(request) => request,
         Err(refusal) => return *refusal,
     };
-    let event = match find_event(&state.app, &event_id).await {
-        Ok(event) => event,
+    let (event, auth) = match sale_scope(&state, &event_id, &headers, &uri).await {
+        Ok(found) => found,
         Err(error) => return refusal_for(&error),
     };
     let request = request
         .data(SaleScope { event })
+        .data(auth)
         .data(DbLoader::for_request(state.app.db().clone()));
     graphql_response(state.sale.execute(request).await)
+}
+
+/// The event of a sale path and the buyer of the request, or why it is refused.
+async fn sale_scope(
+    state: &HttpState,
+    event_id: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<(std::sync::Arc<entities::event::Model>, SaleAuth), ApiError> {
+    let event = find_event(&state.app, event_id).await?;
+    let token = sale::token_from(headers, uri);
+    let auth = sale::authenticate(&state.app, &event, token.as_deref()).await?;
+    Ok((event, auth))
+}
+
+/// GET on a sale path: a WebSocket upgrade (with its token checked first), else GraphiQL.
+async fn sale_get(
+    State(state): State<HttpState>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, <GraphQLProtocol as FromRequestParts<HttpState>>::Rejection>,
+) -> Response {
+    let Ok(upgrade) = upgrade else {
+        return sale_graphiql(&state, &event_id).await;
+    };
+    let Ok(protocol) = protocol else {
+        return graphql_refusal(
+            ErrorCode::BadRequest,
+            "WebSockets here speak `graphql-transport-ws`: send Sec-WebSocket-Protocol: graphql-transport-ws.",
+        );
+    };
+    let (event, auth) = match sale_scope(&state, &event_id, &headers, &uri).await {
+        Ok(found) => found,
+        Err(error) => return refusal_for(&error),
+    };
+    let mut data = async_graphql::Data::default();
+    data.insert(SaleScope { event });
+    data.insert(auth);
+    ws::serve(
+        state.app.clone(),
+        state.sale.clone(),
+        protocol,
+        upgrade,
+        Some(data),
+    )
 }
 
 /// Reads a JSON GraphQL request, refusing bodies that are too large or not GraphQL.
@@ -198,14 +254,15 @@ async fn public_get(
     }
 }
 
-async fn sale_graphiql(State(state): State<HttpState>, Path(event_id): Path<String>) -> Response {
-    match find_event(&state.app, &event_id).await {
+async fn sale_graphiql(state: &HttpState, event_id: &str) -> Response {
+    match find_event(&state.app, event_id).await {
         Ok(event) => {
             let endpoint = format!("/sale/{}/graphql", event.id);
             let title = format!("Tickets: sale of {}", event.name);
             Html(
                 GraphiQLSource::build()
                     .endpoint(&endpoint)
+                    .subscription_endpoint(&endpoint)
                     .title(&title)
                     .finish(),
             )

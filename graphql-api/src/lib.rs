@@ -8,6 +8,9 @@
 //! - [`accounts`], [`auth`]: sign-up, sign-in, rotating sessions, and who is asking.
 //! - [`queue`]: the virtual queue: join, live position, admission ticker, lottery, admin.
 //! - [`ws`]: GraphQL subscriptions over WebSocket.
+//! - [`sale`], [`holds`], [`booking`], [`payments`], [`idempotency`]: the sale: who is
+//!   buying, all-or-nothing holds and their expiry, bookings, simulated payments and the
+//!   provider webhook, and idempotency keys.
 //! - [`events`]: events on the public schema.
 //! - [`seats`]: categories, seat pages, the seat map and availability on the sale schema.
 //! - [`seed`]: the demo stadium show and large load-test events.
@@ -20,17 +23,22 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod booking;
 pub mod cli;
 pub mod config;
 mod context;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod holds;
 pub mod http;
+pub mod idempotency;
 pub mod loaders;
 pub mod money;
+pub mod payments;
 pub mod queue;
 pub mod redis;
+pub mod sale;
 pub mod schema;
 pub mod seats;
 pub mod seed;

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    EmptyMutation, EmptySubscription, MergedObject, MergedSubscription, Response, Schema,
-    SchemaBuilder, ServerError, ServerResult, ValidationResult, Variables,
+    MergedObject, MergedSubscription, Response, Schema, SchemaBuilder, ServerError, ServerResult,
+    ValidationResult, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
     },
@@ -19,20 +19,23 @@ use entities::event;
 
 use crate::{
     accounts::{AccountsMutation, AccountsQuery},
+    booking::{BookingsMutation, BookingsQuery, SaleBookingsMutation, SaleBookingsQuery},
     error::{ApiError, ErrorCode, log_internal},
     events::EventQuery,
+    holds::{HoldsMutation, HoldsQuery},
+    payments::SalePaymentsMutation,
     queue::{QueueMutation, QueueQuery, QueueSubscription},
-    seats::SeatsQuery,
+    seats::{SeatsQuery, SeatsSubscription},
     state::AppState,
 };
 
 /// Root query of the public schema.
 #[derive(MergedObject, Default)]
-pub struct PublicQuery(EventQuery, AccountsQuery, QueueQuery);
+pub struct PublicQuery(EventQuery, AccountsQuery, QueueQuery, BookingsQuery);
 
 /// Root mutation of the public schema.
 #[derive(MergedObject, Default)]
-pub struct PublicMutation(AccountsMutation, QueueMutation);
+pub struct PublicMutation(AccountsMutation, QueueMutation, BookingsMutation);
 
 /// Root subscription of the public schema.
 #[derive(MergedSubscription, Default)]
@@ -40,10 +43,18 @@ pub struct PublicSubscription(QueueSubscription);
 
 /// Root query of the sale schema.
 #[derive(MergedObject, Default)]
-pub struct SaleQuery(SeatsQuery);
+pub struct SaleQuery(SeatsQuery, HoldsQuery, SaleBookingsQuery);
+
+/// Root mutation of the sale schema.
+#[derive(MergedObject, Default)]
+pub struct SaleMutation(HoldsMutation, SaleBookingsMutation, SalePaymentsMutation);
+
+/// Root subscription of the sale schema.
+#[derive(MergedSubscription, Default)]
+pub struct SaleSubscription(SeatsSubscription);
 
 pub type PublicSchema = Schema<PublicQuery, PublicMutation, PublicSubscription>;
-pub type SaleSchema = Schema<SaleQuery, EmptyMutation, EmptySubscription>;
+pub type SaleSchema = Schema<SaleQuery, SaleMutation, SaleSubscription>;
 
 /// Request data of the sale schema: the event named in the path.
 #[derive(Clone, Debug)]
@@ -93,7 +104,11 @@ pub fn public_schema(state: &AppState) -> PublicSchema {
 /// The sale schema with the instance's state; each request adds its [`SaleScope`].
 pub fn sale_schema(state: &AppState) -> SaleSchema {
     with_limits(
-        Schema::build(SaleQuery::default(), EmptyMutation, EmptySubscription),
+        Schema::build(
+            SaleQuery::default(),
+            SaleMutation::default(),
+            SaleSubscription::default(),
+        ),
         Limits::from_config(state.config()),
     )
     .data(state.clone())
@@ -120,9 +135,13 @@ pub fn public_sdl() -> String {
 
 /// The sale schema's SDL, as checked in at `graphql-api/schema.sale.graphql`.
 pub fn sale_sdl() -> String {
-    Schema::build(SaleQuery::default(), EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl_with_options(sdl_options())
+    Schema::build(
+        SaleQuery::default(),
+        SaleMutation::default(),
+        SaleSubscription::default(),
+    )
+    .finish()
+    .sdl_with_options(sdl_options())
 }
 
 /// Gives every error leaving a schema an `extensions.code` from [`ErrorCode`].

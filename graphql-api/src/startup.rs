@@ -10,7 +10,8 @@ use secrecy::ExposeSecret as _;
 use tokens::Keyring;
 
 use crate::{
-    config::Config, db, http, queue, queue::hub::QueueHub, redis, redis::Keys, state::AppState,
+    config::Config, db, holds, http, queue, queue::hub::QueueHub, redis, redis::Keys,
+    seats::live::SeatHub, state::AppState,
 };
 
 /// Parses both keyrings, warning when a development key is in use.
@@ -49,12 +50,17 @@ impl Application {
         let hub = QueueHub::start(
             Keys::new(config.redis_key_prefix.clone()),
             redis.clone(),
-            subscriber,
+            subscriber.clone(),
             heartbeat,
+        );
+        let seat_hub = SeatHub::start(
+            Keys::new(config.redis_key_prefix.clone()),
+            subscriber,
+            Duration::from_millis(config.seat_batch_ms.max(1)),
         );
         Ok(Self {
             listener,
-            state: AppState::new(config, db, queries, redis, keyrings, hub),
+            state: AppState::new(config, db, queries, redis, keyrings, (hub, seat_hub)),
         })
     }
 
@@ -79,11 +85,12 @@ impl Application {
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
         let router = http::router(&self.state);
         let (workers_tx, workers_rx) = tokio::sync::watch::channel(false);
-        let ticker = self
-            .state
-            .config()
-            .workers_enabled
-            .then(|| tokio::spawn(queue::ticker::run(self.state.clone(), workers_rx)));
+        let ticker = self.state.config().workers_enabled.then(|| {
+            (
+                tokio::spawn(queue::ticker::run(self.state.clone(), workers_rx.clone())),
+                tokio::spawn(holds::expiry::run(self.state.clone(), workers_rx)),
+            )
+        });
         let server = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -102,8 +109,9 @@ impl Application {
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; closing the rest"),
         }
         let _ = workers_tx.send(true);
-        if let Some(ticker) = ticker {
+        if let Some((ticker, expiry)) = ticker {
             let _ = ticker.await;
+            let _ = expiry.await;
         }
         self.state.queue_hub().stop().await;
         self.state.db().clone().close().await.ok();

@@ -8,6 +8,8 @@ use sea_orm::DatabaseConnection;
 
 use tokens::Keyring;
 
+use crate::seats::live::SeatHub;
+
 use crate::{
     config::Config, db::QueryCounter, queue::hub::QueueHub, redis::Keys, seats::map::SeatLayout,
 };
@@ -28,6 +30,8 @@ struct Inner {
     access_keys: Keyring,
     admission_keys: Keyring,
     queue_hub: QueueHub,
+    seat_hub: SeatHub,
+    admission_records: crate::sale::RecordCache,
     /// Events by id, briefly: every sale request names its event, and events rarely change.
     events: Cache<i64, Arc<event::Model>>,
     /// Seat layouts by event id: seats never move once seeded, so a layout is built once.
@@ -41,8 +45,9 @@ impl AppState {
         queries: QueryCounter,
         redis: fred::prelude::Pool,
         keyrings: (Keyring, Keyring),
-        queue_hub: QueueHub,
+        hubs: (QueueHub, SeatHub),
     ) -> Self {
+        let (queue_hub, seat_hub) = hubs;
         let keys = Keys::new(config.redis_key_prefix.clone());
         let (access_keys, admission_keys) = keyrings;
         Self {
@@ -56,6 +61,8 @@ impl AppState {
                 access_keys,
                 admission_keys,
                 queue_hub,
+                seat_hub,
+                admission_records: crate::sale::record_cache(),
                 events: Cache::builder()
                     .max_capacity(10_000)
                     .time_to_live(Duration::from_secs(2))
@@ -98,6 +105,16 @@ impl AppState {
     /// This instance's live queue fan-out.
     pub fn queue_hub(&self) -> &QueueHub {
         &self.inner.queue_hub
+    }
+
+    /// This instance's live seat-change fan-out.
+    pub fn seat_hub(&self) -> &SeatHub {
+        &self.inner.seat_hub
+    }
+
+    /// Admission records checked in the last second.
+    pub(crate) fn admission_records(&self) -> &crate::sale::RecordCache {
+        &self.inner.admission_records
     }
 
     /// The most recent requests this instance served (method and path).

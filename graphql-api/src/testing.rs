@@ -394,10 +394,75 @@ impl TestApp {
 
     /// POSTs a query to an event's sale schema; returns the JSON body.
     pub async fn sale(&self, event_id: i64, query: &str, variables: Value) -> Value {
-        let path = format!("/sale/{event_id}/graphql");
-        self.post_json(&path, &json!({ "query": query, "variables": variables }))
+        let token = self.admit(event_id, uuid::Uuid::new_v4()).await;
+        self.sale_as(&token, event_id, query, variables).await
+    }
+
+    /// POSTs a query to an event's sale schema with a bearer token; returns the JSON body.
+    pub async fn sale_as(
+        &self,
+        token: &str,
+        event_id: i64,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        self.http
+            .post(format!("{}/sale/{event_id}/graphql", self.base_url()))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
             .await
-            .1
+            .expect("sending a request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
+    /// Makes sure a user row exists for `user` (holds and bookings belong to real users).
+    pub async fn ensure_user(&self, user: uuid::Uuid) {
+        self.db
+            .connection
+            .execute_raw(Statement::from_sql_and_values(
+                self.db.connection.get_database_backend(),
+                "INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2, 'not-a-hash', 'Test fan') \
+                 ON CONFLICT DO NOTHING",
+                [user.into(), format!("{}@fans.test", user.simple()).into()],
+            ))
+            .await
+            .expect("creating a user");
+    }
+
+    /// Admits `user` to `event` the way the queue does (a signed token and its Redis record,
+    /// valid for the configured admission time, cap from the event); returns the token.
+    pub async fn admit(&self, event_id: i64, user: uuid::Uuid) -> String {
+        self.ensure_user(user).await;
+        let state = &self.instance.state;
+        let event = crate::events::find_event_by_id(state, event_id)
+            .await
+            .expect("event");
+        let jti = uuid::Uuid::new_v4().simple().to_string();
+        let ttl = state.config().admission_ttl_secs;
+        let claims = tokens::AdmissionClaims::new(
+            &user.to_string(),
+            event_id,
+            &jti,
+            chrono::Utc::now().timestamp(),
+            ttl,
+            u32::try_from(event.max_seats_per_fan).unwrap_or(1),
+        );
+        let key = tokens::admission_key(state.keys().prefix(), event_id, &jti);
+        let _: () = state
+            .redis()
+            .set(
+                key,
+                user.simple().to_string(),
+                Some(fred::types::Expiration::EX(ttl)),
+                None,
+                false,
+            )
+            .await
+            .expect("storing an admission record");
+        state.admission_keys().sign(&claims)
     }
 
     /// POSTs any JSON to a path; returns the status and JSON body.

@@ -32,7 +32,7 @@ pub const MAX_TOKEN_BYTES: usize = 2_048;
 
 /// Admission keys used when none are configured: fine on a laptop, never in production
 /// (the API and the gateway log a warning when they run on it).
-pub const DEV_ADMISSION_KEYS: &str = "dev:dev-only-admission-key-change-me";
+pub const DEV_ADMISSION_KEYS: &str = "dev-admission:dev-only-admission-key-change-me";
 
 /// Headers the gateway sets upstream for a verified fan (and strips when a client sends them).
 pub mod headers {

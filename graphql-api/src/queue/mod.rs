@@ -432,7 +432,14 @@ pub async fn leave(state: &AppState, event: i64, fan: &str, reason: &str) -> Api
     )
     .await?;
     match reply.first().map(String::as_str) {
-        Some("LEFT" | "ENDED") => Ok(true),
+        Some("LEFT") => Ok(true),
+        Some("ENDED") => {
+            // Sale subscriptions holding this admission close at once, on every instance.
+            if let Some((jti, _)) = reply.get(1).and_then(|record| record.split_once('|')) {
+                crate::seats::live::publish_revoked(state, event, jti).await;
+            }
+            Ok(true)
+        }
         _ => Err(ApiError::NotInQueue),
     }
 }

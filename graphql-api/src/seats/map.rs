@@ -81,6 +81,9 @@ pub struct SeatMap {
     pub runs: Vec<SeatRun>,
     /// One character per seat, in the order of `runs`: `A` available, `H` held, `B` booked.
     pub status: String,
+    /// The event's seat-change sequence this map includes: apply `seatAvailability`
+    /// batches with a higher `toSequence`.
+    pub sequence: i64,
 }
 
 /// An event's immutable layout, cached per instance.
@@ -96,6 +99,9 @@ pub struct SeatLayout {
 /// Builds an event's seat map from the cached layout and the seats' current state.
 pub async fn seat_map(state: &AppState, event_id: i64) -> ApiResult<SeatMap> {
     let layout = layout(state, event_id).await?;
+    // Read before the states: a change in between is then both in the map and in a later
+    // batch, which is harmless (batches carry each seat's version).
+    let sequence = super::live::current_sequence(state, event_id).await?;
     let db = state.db();
     // Aggregated in Postgres: one row back instead of one per seat.
     let row = db
@@ -120,6 +126,7 @@ pub async fn seat_map(state: &AppState, event_id: i64) -> ApiResult<SeatMap> {
         sections: layout.sections.clone(),
         runs: layout.runs.clone(),
         status,
+        sequence,
     })
 }
 

@@ -4,6 +4,7 @@
 //! A seat HELD past its `held_until` is shown as AVAILABLE everywhere here, because
 //! `lockSeats` treats it as free even before the expiry worker has run.
 
+pub mod live;
 pub mod map;
 
 use anyhow::Context as _;
@@ -98,7 +99,7 @@ pub struct Seat {
 impl Seat {
     /// A seat as shown at `now`, with its category picked from the event's categories
     /// (loaded once per request, so a page costs the same queries however long it is).
-    fn from_model(
+    pub fn from_model(
         model: &seat::Model,
         categories: &[seat_category::Model],
         now: DateTime<Utc>,
@@ -235,6 +236,38 @@ impl SeatsQuery {
             .await?
             .unwrap_or_default();
         availability(state, scope.event.id, &categories).await
+    }
+}
+
+/// Live seat changes on the sale schema.
+#[derive(Default)]
+pub struct SeatsSubscription;
+
+#[async_graphql::Subscription]
+impl SeatsSubscription {
+    /// Changes of seat state in this event as they commit, in small batches. Closes with
+    /// `TOKEN_EXPIRED` or `TOKEN_REVOKED` when the buyer's admission ends.
+    async fn seat_availability(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl futures_util::Stream<Item = ApiResult<live::SeatChanges>> + use<>, ApiError>
+    {
+        let state = ctx.api_data::<AppState>()?;
+        let scope = ctx.api_data::<SaleScope>()?;
+        let buyer = match ctx.data_opt::<crate::sale::SaleAuth>() {
+            Some(crate::sale::SaleAuth::Buyer(buyer)) => Some(buyer.clone()),
+            _ => None,
+        };
+        let slot = match ctx.data_opt::<crate::ws::SubscriptionSlots>() {
+            Some(slots) => Some(slots.acquire()?),
+            None => None,
+        };
+        Ok(live::availability_stream(
+            state,
+            scope.event.id,
+            buyer,
+            slot,
+        ))
     }
 }
 

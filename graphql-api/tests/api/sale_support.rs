@@ -1,0 +1,151 @@
+//! Helpers for sale tests: admitted fans, holds and bookings over HTTP, and the invariants.
+
+use graphql_api::testing::TestApp;
+use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const LOCK: &str = "mutation($seats: [ID!]!, $key: String!) { lockSeats(seatIds: $seats, idempotencyKey: $key) { \
+    id status expiresAt extensionsLeft total { amountMinor currency } seats { id status } } }";
+pub const BOOK: &str = "mutation($hold: ID!, $key: String!) { createBooking(holdId: $hold, idempotencyKey: $key) { \
+    id reference status total { amountMinor formatted } paymentIntent seats { id } } }";
+pub const PAY: &str = "mutation($booking: ID!, $method: PaymentMethod!, $details: PaymentDetailsInput!, $key: String!) { \
+    confirmPayment(bookingId: $booking, method: $method, details: $details, idempotencyKey: $key) { \
+    booking { id status confirmedAt seats { id status } } payment { id status amount { amountMinor } } } }";
+
+/// A fan admitted to an event, with their admission token.
+pub struct Fan {
+    pub user: Uuid,
+    pub token: String,
+}
+
+pub async fn admitted(app: &TestApp, event: i64) -> Fan {
+    let user = Uuid::now_v7();
+    Fan {
+        user,
+        token: app.admit(event, user).await,
+    }
+}
+
+pub fn key() -> String {
+    Uuid::new_v4().to_string()
+}
+
+pub fn card(number: &str) -> Value {
+    json!({ "card": { "number": number, "expiryMonth": 12, "expiryYear": 2035, "cvv": "123", "holderName": "Priya" } })
+}
+
+pub async fn lock(app: &TestApp, event: i64, fan: &Fan, seats: &[i64]) -> Value {
+    let ids: Vec<String> = seats.iter().map(i64::to_string).collect();
+    app.sale_as(
+        &fan.token,
+        event,
+        LOCK,
+        json!({ "seats": ids, "key": key() }),
+    )
+    .await
+}
+
+pub async fn book(app: &TestApp, event: i64, fan: &Fan, hold: &str) -> Value {
+    app.sale_as(
+        &fan.token,
+        event,
+        BOOK,
+        json!({ "hold": hold, "key": key() }),
+    )
+    .await
+}
+
+pub async fn pay(
+    app: &TestApp,
+    event: i64,
+    fan: &Fan,
+    booking: &str,
+    method: &str,
+    details: Value,
+) -> Value {
+    app.sale_as(
+        &fan.token,
+        event,
+        PAY,
+        json!({ "booking": booking, "method": method, "details": details, "key": key() }),
+    )
+    .await
+}
+
+async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get_by_index::<i64>(0)
+        .expect("number")
+}
+
+/// Checks the sale's invariants straight from Postgres; panics with `step` on a breach.
+pub async fn assert_invariants(db: &DatabaseConnection, step: &str) {
+    let booked_without_one_confirmed = scalar(
+        db,
+        "SELECT count(*) FROM seats s WHERE s.status = 'BOOKED' AND 1 <> (SELECT count(*) FROM booking_seats bs \
+         JOIN bookings b ON b.id = bs.booking_id WHERE bs.seat_id = s.id AND bs.confirmed AND b.status = 'CONFIRMED')",
+    )
+    .await;
+    let held_without_live_hold = scalar(
+        db,
+        "SELECT count(*) FROM seats s WHERE s.status = 'HELD' AND NOT EXISTS \
+         (SELECT 1 FROM holds h WHERE h.id = s.hold_id AND h.status = 'ACTIVE')",
+    )
+    .await;
+    let booked = scalar(db, "SELECT count(*) FROM seats WHERE status = 'BOOKED'").await;
+    let confirmed_lines = scalar(
+        db,
+        "SELECT count(*) FROM booking_seats bs JOIN bookings b ON b.id = bs.booking_id \
+         WHERE bs.confirmed AND b.status = 'CONFIRMED'",
+    )
+    .await;
+    let captured = scalar(
+        db,
+        "SELECT coalesce(sum(amount_minor), 0)::bigint FROM payments WHERE status = 'SUCCEEDED'",
+    )
+    .await;
+    let sold = scalar(
+        db,
+        "SELECT coalesce(sum(amount_minor), 0)::bigint FROM bookings WHERE status = 'CONFIRMED'",
+    )
+    .await;
+    assert_eq!(
+        booked_without_one_confirmed, 0,
+        "{step}: a BOOKED seat without exactly one confirmed booking"
+    );
+    assert_eq!(
+        held_without_live_hold, 0,
+        "{step}: a HELD seat without a live hold"
+    );
+    assert_eq!(
+        booked, confirmed_lines,
+        "{step}: seats BOOKED differ from seats in confirmed bookings"
+    );
+    assert_eq!(
+        captured, sold,
+        "{step}: money captured differs from confirmed bookings"
+    );
+}
+
+/// An event's seat ids, lowest first.
+pub async fn seat_ids(db: &DatabaseConnection, event: i64, n: u64) -> Vec<i64> {
+    crate::support::first_seat_ids(db, event, n).await
+}
+
+/// A seat's status in Postgres.
+pub async fn seat_status(db: &DatabaseConnection, seat: i64) -> String {
+    db.query_one_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT status FROM seats WHERE id = $1",
+        [seat.into()],
+    ))
+    .await
+    .expect("query")
+    .expect("row")
+    .try_get("", "status")
+    .expect("status")
+}
