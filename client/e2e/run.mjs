@@ -220,6 +220,18 @@ async function main() {
       await shot(a, '08-hold');
     });
 
+    await step('a minute before expiry: a warning, then one extension', async () => {
+      if (!stack.adminEmail) return; // holds of a system we did not start last 10 minutes
+      await a.locator('[data-testid="hold-timer"][data-phase="warning"]').waitFor({ timeout: 30_000 });
+      await a.getByTestId('hold-warning').waitFor();
+      await shot(a, '08-hold-warning');
+      await a.getByTestId('extend-hold').click();
+      await a.locator('[data-testid="hold-timer"][data-phase="ok"]').waitFor({ timeout: 10_000 });
+      if (await a.getByTestId('extend-hold').count()) throw new Error('the extension is still offered after using it');
+      const clock = await text(a, 'hold-clock');
+      if (Number(clock.split(':')[0]) < 2) throw new Error(`after extending, the clock reads ${clock}`);
+    });
+
     await step('the other fan sees those seats turn unavailable, live, without reloading', async () => {
       const origin = await b.evaluate(() => performance.timeOrigin);
       await b.waitForFunction((idx) => idx.every((i) => window.__tix.model.status[i] !== 0), seatIdx, { timeout: 10_000 });

@@ -102,6 +102,8 @@ export async function startStack({ seats = Number(process.env.E2E_SEATS ?? 0), n
     ADMISSION_TOKEN_KEYS: process.env.ADMISSION_TOKEN_KEYS ?? `e2e:${tag}-admission-key-for-tests-only`,
     QUEUE_ADMISSION_RATE: process.env.QUEUE_ADMISSION_RATE ?? '20',
     QUEUE_UPDATE_SECS: process.env.QUEUE_UPDATE_SECS ?? '1',
+    // Short holds, so the last-minute warning and the extension can be seen within a test.
+    HOLD_DURATION_SECS: process.env.HOLD_DURATION_SECS ?? '75',
     LOG_FORMAT: 'human',
     RUST_LOG: process.env.RUST_LOG ?? 'info',
   };

@@ -10,21 +10,32 @@ function totalKey(holdId: string) {
   return `tix.holdTotal.${holdId}`;
 }
 
-/** The length of the hold as first seen (grows with an extension), remembered per tab. */
+/** The length of the hold as first seen (grows with an extension), shared by the fan's tabs. */
 function holdTotal(holdId: string, expiresAt: string, now: number): number {
-  const raw = sessionStorage.getItem(totalKey(holdId));
+  const raw = localStorage.getItem(totalKey(holdId));
   const left = Date.parse(expiresAt) - now;
   if (raw) {
     const { total, exp } = JSON.parse(raw) as { total: number; exp: string };
     if (exp === expiresAt) return total;
     const grown = total + (Date.parse(expiresAt) - Date.parse(exp));
-    sessionStorage.setItem(totalKey(holdId), JSON.stringify({ total: grown, exp: expiresAt }));
+    localStorage.setItem(totalKey(holdId), JSON.stringify({ total: grown, exp: expiresAt }));
     return grown;
   }
-  // A hold is 10 minutes by default; if we first see it part-way through, assume that.
-  const total = Math.max(left, 600_000);
-  sessionStorage.setItem(totalKey(holdId), JSON.stringify({ total, exp: expiresAt }));
+  // Seen just after it was made: its length is what is left, to the next half minute.
+  const total = Math.max(30_000, Math.ceil(left / 30_000) * 30_000);
+  localStorage.setItem(totalKey(holdId), JSON.stringify({ total, exp: expiresAt }));
   return total;
+}
+
+/** Just the clock, for tight spots (the phone's bottom bar). */
+export function HoldClock({ expiresAt }: { expiresAt: string }) {
+  const now = useNow(500);
+  const c = countdown(expiresAt, 600_000, now, clockSkew());
+  return (
+    <span className={`hold-mini hold-mini-${c.phase}`} aria-label={`${c.spoken} left`}>
+      {c.clock}
+    </span>
+  );
 }
 
 export function HoldTimer({

@@ -78,7 +78,7 @@ export function MyBookings() {
             <li key={b.id} className="card booking" data-testid="booking">
               <div className="booking-head">
                 <div>
-                  <h2>{b.event.artist}: {b.event.name}</h2>
+                  <h2>{b.event.name.includes(b.event.artist) ? b.event.name : `${b.event.artist}: ${b.event.name}`}</h2>
                   <p className="muted">
                     {formatEventDate(b.event.startsAt)} · {b.event.venue}, {b.event.city}
                   </p>

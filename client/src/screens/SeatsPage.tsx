@@ -11,7 +11,7 @@ import { loadEvent } from '../events';
 import { useAsync, useNow } from '../hooks';
 import { Link, navigate, useTitle } from '../router';
 import { SeatMap, seatStateWord, type SeatMapHandle } from '../components/SeatMap';
-import { HoldTimer } from '../components/HoldTimer';
+import { HoldClock, HoldTimer } from '../components/HoldTimer';
 import { Button, ErrorNotice, LiveDot, Notice, PageLoading } from '../components/ui';
 import { AVAILABLE, HELD, SeatModel, stateFromStatus } from '../lib/seatModel';
 import { bestAvailable, leavesSingleGap, reconcile, refusalMessage, toggleSeat } from '../lib/seatSelection';
@@ -536,14 +536,24 @@ export function SeatsPage({ slug }: { slug: string }) {
             <Notice tone="info">Live seat updates are paused; we refresh the map every 10 seconds.</Notice>
           ) : null}
           <p className="muted small">
-            Held seats are yours for 10 minutes while you pay. Map: drag to move, pinch or scroll to zoom; keyboard: arrows, Enter.
+            Held seats stay yours while the timer runs. Map: drag to move, pinch or scroll to zoom; keyboard: arrows, Enter.
           </p>
         </aside>
       </div>
       <div className="mobile-bar" aria-hidden="false">
         <div className="mobile-bar-info">
           <strong>{selected.length ? `${selected.length} seat${selected.length === 1 ? '' : 's'}` : 'No seats yet'}</strong>
-          <span className="muted small">{hold ? `${hold.total.formatted} · held` : selected.length ? formatMoney(total, currency) : `Up to ${cap}`}</span>
+          <span className="muted small">
+            {hold ? (
+              <>
+                {hold.total.formatted} · held <HoldClock expiresAt={hold.expiresAt} />
+              </>
+            ) : selected.length ? (
+              formatMoney(total, currency)
+            ) : (
+              `Up to ${cap}`
+            )}
+          </span>
         </div>
         {hold ? (
           <Button onClick={() => navigate(`/e/${slug}/checkout`)}>Pay now</Button>
