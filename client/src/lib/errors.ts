@@ -71,6 +71,12 @@ const TABLE: Record<string, Entry> = {
     step: 'pick-other-seats',
     action: 'Change seats',
   }),
+  ACTIVE_HOLD_EXISTS: {
+    title: 'You already hold seats',
+    message: 'You are holding seats for this event already (perhaps in another tab). Here they are: pay for them, or use “Change seats” to pick again.',
+    step: 'none',
+    action: '',
+  },
   HOLD_NOT_FOUND: {
     title: 'Your seats are no longer held',
     message: 'We could not find your hold: it may have ended in another tab. Choose your seats again.',
@@ -316,6 +322,30 @@ const TABLE: Record<string, Entry> = {
   GRAPHQL_PARSE_FAILED: {
     title: 'This page needs an update',
     message: 'Tickets was updated while you were here. Reload the page to carry on; your place in line and any held seats are kept.',
+    step: 'reload',
+    action: 'Reload',
+  },
+  QUERY_TOO_DEEP: {
+    title: 'This page needs an update',
+    message: 'Reload the page to carry on; your place in line and any held seats are kept.',
+    step: 'reload',
+    action: 'Reload',
+  },
+  QUERY_TOO_COMPLEX: {
+    title: 'This page needs an update',
+    message: 'Reload the page to carry on; your place in line and any held seats are kept.',
+    step: 'reload',
+    action: 'Reload',
+  },
+  BAD_REQUEST: {
+    title: 'This page needs an update',
+    message: 'Reload the page to carry on; your place in line and any held seats are kept.',
+    step: 'reload',
+    action: 'Reload',
+  },
+  NOT_FOUND: {
+    title: 'Not found',
+    message: 'We could not find what this page asked for. Reload the page; your place in line and any held seats are kept.',
     step: 'reload',
     action: 'Reload',
   },

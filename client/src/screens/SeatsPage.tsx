@@ -102,6 +102,32 @@ export function SeatsPage({ slug }: { slug: string }) {
     };
   }, [ready, eventId, loadMap]);
 
+  // Another tab of this fan held, released or paid: show the same hold here.
+  const announceHold = useCallback(() => {
+    try {
+      localStorage.setItem(`tix.holdChanged.${eventId}`, String(Date.now()));
+    } catch {
+      /* ignore */
+    }
+  }, [eventId]);
+  useEffect(() => {
+    if (!model || !eventId) return;
+    const onStorage = (e: StorageEvent) => {
+      if (e.key !== `tix.holdChanged.${eventId}`) return;
+      sale(eventId, MyHoldDocument, {}).then(({ myHold }) => {
+        if (myHold && myHold.status === 'ACTIVE') {
+          setHold(myHold);
+          setSelected(myHold.seats.map((s) => model.indexOfId(s.id)).filter((i) => i >= 0));
+        } else if (holdRef.current) {
+          setHold(null);
+          setSelected([]);
+        }
+      }, () => undefined);
+    };
+    window.addEventListener('storage', onStorage);
+    return () => window.removeEventListener('storage', onStorage);
+  }, [model, eventId]);
+
   // Live seat changes.
   const pendingChanges = useRef<SeatChange[] | null>(null);
   const applyChanges = useCallback(
@@ -300,6 +326,7 @@ export function SeatsPage({ slug }: { slug: string }) {
       holdKey.current = null;
       setHold(lockSeats);
       setPending(eventId, { holdId: lockSeats.id, bookingKey: newKey() });
+      announceHold();
       const indices = lockSeats.seats.map((s) => model.indexOfId(s.id)).filter((i) => i >= 0);
       for (const i of indices) if (model.status[i] === AVAILABLE) model.status[i] = HELD;
       mapRef.current?.seatsChanged(indices);
@@ -314,6 +341,14 @@ export function SeatsPage({ slug }: { slug: string }) {
         mapRef.current?.seatsChanged(taken);
         setSelected((s) => s.filter((i) => !taken.includes(i)));
         setProblem({ f: friendlyError('SEAT_TAKEN', { seatLabels: taken.map((i) => model.shortName(i)) }), tone: 'error' });
+      } else if (err.code === 'ACTIVE_HOLD_EXISTS') {
+        // Another tab of this fan holds seats: show that hold here.
+        const { myHold } = await sale(eventId, MyHoldDocument, {}).catch(() => ({ myHold: null }));
+        if (myHold && myHold.status === 'ACTIVE') {
+          setHold(myHold);
+          setSelected(myHold.seats.map((s) => model.indexOfId(s.id)).filter((i) => i >= 0));
+        }
+        setProblem({ f: friendlyError(err.code), tone: 'warning' });
       } else {
         setProblem({ f: friendlyError(err.code, { seatCap: cap, retryAfterSeconds: err.retryAfterSeconds }), tone: 'error' });
       }
@@ -339,6 +374,7 @@ export function SeatsPage({ slug }: { slug: string }) {
     mapRef.current?.seatsChanged(selected);
     setHold(null);
     setPending(eventId, null);
+    announceHold();
     setBusy('');
   };
 
