@@ -92,6 +92,7 @@ async function main() {
   const b = await ctxB.newPage();
   for (const [p, who] of [[a, 'A'], [b, 'B']]) {
     p.on('pageerror', (e) => log(`page error (${who}): ${e.message}`));
+    p.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && log(`console error (${who}): ${m.text()}`));
   }
   let seatIdx = [];
 

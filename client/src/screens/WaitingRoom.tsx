@@ -195,6 +195,18 @@ export function WaitingRoom({ slug }: { slug: string }) {
   progressRef.current = progress;
 
   const headline = status ? queueHeadline(status, now) : null;
+
+  // For screen readers: the place in line, at most every 30 s (at once when the state changes).
+  const [spoken, setSpoken] = useState('');
+  const lastSpoken = useRef({ at: 0, state: '' });
+  useEffect(() => {
+    if (!status || !headline) return;
+    const changedState = status.state !== lastSpoken.current.state;
+    if (!changedState && Date.now() - lastSpoken.current.at < 30_000) return;
+    lastSpoken.current = { at: Date.now(), state: status.state };
+    const wait = status.state === 'WAITING' ? ` Estimated wait: ${formatWait(status.estimatedWaitSeconds, status.paused).toLowerCase()}.` : '';
+    setSpoken(`${headline.title}.${wait}`);
+  }, [status, headline]);
   useTitle(status?.state === 'WAITING' && status.position ? `(#${formatPosition(status.position, status.exact)}) Waiting room` : status?.state === 'ADMITTED' ? 'Your turn!' : 'Waiting room');
 
   const onErrorAction = (f: FriendlyError) => {
@@ -232,7 +244,7 @@ export function WaitingRoom({ slug }: { slug: string }) {
         </Notice>
       ) : null}
       {status && headline ? (
-        <section className="card queue-card" aria-live="polite" aria-atomic="false">
+        <section className="card queue-card">
           <div className="queue-top">
             <LiveDot status={liveStatus === 'stopped' && status.state !== 'WAITING' && status.state !== 'PRESALE' ? 'live' : liveStatus} />
             {secondsAgo !== null && (status.state === 'WAITING' || status.state === 'PRESALE') ? <span className="muted small">Updated {secondsAgo < 3 ? 'just now' : `${secondsAgo} s ago`}</span> : null}
@@ -288,6 +300,9 @@ export function WaitingRoom({ slug }: { slug: string }) {
           ) : null}
         </section>
       ) : null}
+      <div className="sr-only" aria-live="polite" aria-atomic="true">
+        {spoken}
+      </div>
       {liveStatus === 'degraded' ? (
         <Notice tone="warning" title="Live updates paused">
           We could not keep a live connection, so we are checking your place every few seconds instead. Your place is safe.
