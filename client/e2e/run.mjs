@@ -208,6 +208,12 @@ async function main() {
           throw new Error(`screen reader hears "${await text(a, 'seat-announce')}"`);
         });
       await shot(a, '07-seats-chosen');
+      // B, on the phone, taps one of the same seats (it is still free for B).
+      const [bx, by] = await b.evaluate((i) => window.__tix.seatOnScreen(i), seatIdx[0]);
+      await b.waitForTimeout(100);
+      await b.touchscreen.tap(bx, by);
+      await b.getByTestId('chosen-list').locator('li').first().waitFor({ timeout: 5_000 });
+      await shot(b, '07-seats-chosen');
     });
 
     await step('hold the seats: countdown with progress bar', async () => {
@@ -238,6 +244,9 @@ async function main() {
       await b.waitForFunction((idx) => idx.every((i) => window.__tix.model.status[i] !== 0), seatIdx, { timeout: 10_000 });
       const same = await b.evaluate(() => performance.timeOrigin);
       if (same !== origin) throw new Error('the page reloaded');
+      // B had chosen one of them: it leaves B's choice, with the reason in plain words.
+      await b.getByText(/was taken by another fan/).waitFor({ timeout: 5_000 });
+      if (await b.getByTestId('chosen-list').count()) throw new Error('the taken seat is still in B\'s choice');
       await shot(b, '08-seats-taken-live');
     });
 

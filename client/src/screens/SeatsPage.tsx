@@ -56,6 +56,14 @@ export function SeatsPage({ slug }: { slug: string }) {
   const [busy, setBusy] = useState<'' | 'hold' | 'release' | 'extend'>('');
   const [problem, setProblem] = useState<{ f: FriendlyError; tone: 'error' | 'warning' | 'info' } | null>(null);
   const [liveStatus, setLiveStatus] = useState<LiveStatus>('connecting');
+  // On phones the panel is below the map: repeat a new problem above the bottom bar for a while.
+  const [toastVisible, setToastVisible] = useState(false);
+  useEffect(() => {
+    if (!problem) return;
+    setToastVisible(true);
+    const t = setTimeout(() => setToastVisible(false), 8000);
+    return () => clearTimeout(t);
+  }, [problem]);
   const [countsTick, setCountsTick] = useState(0);
   const mapRef = useRef<SeatMapHandle>(null);
   const holdKey = useRef<{ sig: string; key: string } | null>(null);
@@ -576,6 +584,11 @@ export function SeatsPage({ slug }: { slug: string }) {
           </p>
         </aside>
       </div>
+      {problem && toastVisible ? (
+        <div className={`mobile-toast mobile-toast-${problem.tone}`} aria-hidden="true" onClick={() => setToastVisible(false)}>
+          <strong>{problem.f.title}.</strong> {problem.f.message}
+        </div>
+      ) : null}
       <div className="mobile-bar" aria-hidden="false">
         <div className="mobile-bar-info">
           <strong>{selected.length ? `${selected.length} seat${selected.length === 1 ? '' : 's'}` : 'No seats yet'}</strong>
