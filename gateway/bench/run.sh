@@ -191,7 +191,10 @@ measure nginx "http://127.0.0.1:$NGINX_PORT$SALE_PATH" "$WORK/with-token.lua" "$
 measure gateway "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" "$WORK/with-token.lua" "$GATEWAY_PID"
 measure refused "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" "$WORK/no-token.lua" "$GATEWAY_PID"
 # Gateway metrics after the runs: the token cache should answer nearly every lookup.
-HIT_RATIO="$(curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" | awk '/^gateway_token_cache_hit_ratio /{print $2}')"
+curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" > "$WORK/metrics.txt"
+HIT_RATIO="$(awk '/^gateway_token_cache_hit_ratio /{print $2}' "$WORK/metrics.txt")"
+echo "== gateway outcomes (warm-ups included)"
+awk '/^gateway_(requests_total|redis_errors_total)/ && $2 > 0 {print "   " $0}' "$WORK/metrics.txt"
 
 python3 - "$RESULTS" "$HIT_RATIO" <<'PY'
 import sys

@@ -35,6 +35,9 @@ use crate::{
     store::Store,
 };
 
+/// How long a refused request's unread body may take to drain before the connection closes.
+const REFUSAL_DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Per-request settings taken from the configuration.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -168,6 +171,13 @@ impl Gateway {
         retry_after: Option<u64>,
     ) -> pingora::Result<bool> {
         ctx.outcome = Outcome::Refused(code);
+        if code != Code::PayloadTooLarge {
+            // Pingora closes a connection answered before its body was read; a refused POST
+            // body is small (its length was checked), so drain it instead and keep the
+            // connection: refusals are the cheap path a flood of tokenless clients takes.
+            session.set_close_on_response_before_downstream_finish(false);
+            session.set_total_drain_timeout(Some(REFUSAL_DRAIN_TIMEOUT));
+        }
         let body = code.body(&self.settings.queue_path, event);
         let mut extra = Vec::new();
         if let Some(seconds) = retry_after {

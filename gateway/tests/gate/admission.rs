@@ -305,3 +305,36 @@ async fn identity_headers_sent_by_clients_are_replaced_by_the_gateways_own() {
     );
     assert_eq!(sale["headers"]["x-forwarded-for"], "127.0.0.1", "{sale}");
 }
+
+#[tokio::test]
+async fn a_refused_post_leaves_the_client_connection_open_for_the_next_request() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let app = TestApp::spawn().await;
+    let gateway = gateway_for(&app).await;
+    let mut stream = tokio::net::TcpStream::connect(gateway.address)
+        .await
+        .expect("connect");
+    let body = r#"{"query":"{ seatCategories { name } }"}"#;
+    let request = format!(
+        "POST /sale/1/graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        stream.write_all(request.as_bytes()).await.expect("writing");
+        let mut buffer = vec![0_u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+            .await
+            .expect("an answer within 5 s")
+            .expect("reading");
+        answers.push(String::from_utf8_lossy(&buffer[..read]).to_lowercase());
+    }
+
+    for answer in &answers {
+        assert!(answer.starts_with("http/1.1 401"), "{answer}");
+        assert!(answer.contains("connection: keep-alive"), "{answer}");
+    }
+}
