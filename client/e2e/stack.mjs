@@ -78,7 +78,7 @@ function psql(sql) {
  * Starts the stack (or adopts E2E_BASE_URL). Returns { baseUrl, via, apiUrl, adminEmail,
  * stop() }.
  */
-export async function startStack({ seats = Number(process.env.E2E_SEATS ?? 0), name = 'e2e' } = {}) {
+export async function startStack({ seats = Number(process.env.E2E_SEATS ?? 0), name = 'e2e', presale = false } = {}) {
   if (process.env.E2E_BASE_URL) {
     const baseUrl = process.env.E2E_BASE_URL.replace(/\/$/, '');
     await waitFor(`${baseUrl}/`, 10_000, 'the system under test');
@@ -126,6 +126,14 @@ export async function startStack({ seats = Number(process.env.E2E_SEATS ?? 0), n
     if (seats) {
       r = spawnSync(api, ['seed', '--seats', String(seats), '--no-demo'], { env, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`graphql-api seed --seats failed:\n${r.stderr}`);
+    }
+    if (presale) {
+      // A small second event whose sale opens in two hours: joining it now is the presale
+      // lottery.
+      r = spawnSync(api, ['seed', '--seats', '600', '--no-demo'], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`graphql-api seed --seats 600 failed:\n${r.stderr}`);
+      const u = spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', `tickets_${tag}`, '-qtAc', "UPDATE events SET status = 'SCHEDULED', sale_opens_at = now() + interval '2 hours', name = 'Presale test: 600 seats' WHERE slug = 'load-test-600'"], { encoding: 'utf8' });
+      if (u.status !== 0) throw new Error(`could not schedule the presale event: ${u.stderr}`);
     }
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;

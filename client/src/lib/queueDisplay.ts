@@ -79,11 +79,12 @@ export function queueHeadline(
       };
     case 'PRESALE': {
       const opensIn = s.saleOpensAt ? Date.parse(s.saleOpensAt) - now : 0;
+      // The page shows the clock and the number of fans in the draw beside this.
       return {
         title: 'You are in the early-arrivals draw',
         detail:
-          (opensIn > 0 ? `The sale opens in ${formatDurationShort(opensIn)}. ` : 'The sale is opening now. ') +
-          `Everyone here before it opens${s.presaleFans ? ` (${formatCount(s.presaleFans)} fans so far)` : ''} gets a random place in line, so there is no need to rush or refresh.`,
+          (opensIn > 0 ? '' : 'The draw is happening now. ') +
+          'Everyone who joins before the sale opens gets a random place in line when it opens, so there is no need to rush or refresh. Keep this page open.',
       };
     }
     case 'ADMITTED':
