@@ -200,17 +200,17 @@ async fn a_revoked_token_stops_passing_within_the_cache_ttl() {
 async fn an_event_whose_gate_is_off_passes_without_a_token() {
     let app = TestApp::spawn().await;
     let event = app.seed_event(20).await;
-    let redis = redis(&app.redis.url).await;
-    let _: () = fred::prelude::KeysInterface::set(
-        &redis,
-        tokens::gate_key(&app.redis.prefix, event),
-        "0",
-        None,
-        None,
-        false,
-    )
-    .await
-    .expect("switching the gate off");
+    // Switched off the way an operator does it: the API's admin mutation (database and
+    // the Redis switch the gateway reads).
+    let admin = app.access_token(uuid::Uuid::new_v4(), "ADMIN");
+    let switched = app
+        .public_as(
+            &admin,
+            "mutation($e: ID!) { setEventGate(eventId: $e, enabled: false) { id } }",
+            serde_json::json!({ "e": event.to_string() }),
+        )
+        .await;
+    assert!(switched["errors"].is_null(), "{switched}");
     let gateway = gateway_for(&app).await;
 
     let (status, body) = sale_post(&gateway, event, None).await;

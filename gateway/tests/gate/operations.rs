@@ -115,7 +115,7 @@ async fn access_logs_show_requests_but_never_tokens() {
     .await;
 
     assert!(logs.contains("access_token=REDACTED"), "{logs}");
-    assert!(logs.contains("fan-l"), "{logs}");
+    assert!(logs.contains(&fan.user), "{logs}");
     assert!(
         !logs.contains(&fan.token),
         "a token reached the logs:\n{logs}"

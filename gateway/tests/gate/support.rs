@@ -246,16 +246,19 @@ pub struct Admitted {
     pub user: String,
 }
 
-/// Records an admission in Redis (as the queue does) and signs its token; `issued_ago`
-/// backdates it, so an admission with `issued_ago > ttl` is expired.
+/// Records an admission in Redis (as the queue does) for a new fan and signs its token;
+/// `issued_ago` backdates it, so an admission with `issued_ago > ttl` is expired. `_label`
+/// only names the fan in the test: user ids are UUIDs, as the API expects.
 pub async fn admit(
     redis: &Client,
     prefix: &str,
-    user: &str,
+    _label: &str,
     event: i64,
     ttl_secs: i64,
     issued_ago: i64,
 ) -> Admitted {
+    let user = uuid::Uuid::new_v4().to_string();
+    let user = user.as_str();
     let jti = uuid::Uuid::new_v4().simple().to_string();
     let key = tokens::admission_key(prefix, event, &jti);
     // The record outlives an expired token here, so only the token's own expiry refuses it.

@@ -92,7 +92,7 @@ async fn a_graphql_ws_subscription_passes_through_on_both_route_kinds() {
     let sale_data = subscribe_once(&mut sale).await;
 
     assert!(public_data["upgradeHeaders"].get("x-fan-id").is_none());
-    assert_eq!(sale_data["upgradeHeaders"]["x-fan-id"], "fan-ws");
+    assert_eq!(sale_data["upgradeHeaders"]["x-fan-id"], fan.user.as_str());
     assert_eq!(
         sale_data["upgradeHeaders"]["sec-websocket-protocol"],
         "graphql-transport-ws"
