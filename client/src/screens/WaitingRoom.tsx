@@ -48,6 +48,8 @@ function useQueue(eventId: string | null, slug: string) {
         }
         admitted.current = true;
         setAdmission(q.eventId, q.admission);
+        // A nudge for a phone in a pocket (ignored where unsupported).
+        navigator.vibrate?.([120, 60, 120]);
         navigate(`/e/${slug}/seats`, { replace: true });
       }
     },
