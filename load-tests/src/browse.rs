@@ -1,0 +1,326 @@
+//! `browse`: admitted fans read the seat map, availability and seat pages, driven by goose.
+//!
+//! goose fits here: request-and-answer reads, users launched at a fixed rate (each user is
+//! one visit, `--iterations 1`, so arrivals are open-model), its coordinated-omission
+//! mitigation, and its own HTML report next to ours. Every read is also recorded in this
+//! crate's HDR recorder, so the report, thresholds and audit are the same as the rushes'.
+
+use std::{
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use goose::{config::GooseConfiguration, prelude::*};
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use crate::{
+    audit,
+    config::BrowseArgs,
+    fan::{self, EventInfo, ops},
+    http::{Http, classify, ensure_loopback},
+    metrics::{Outcome, Recorder, unix_ms},
+    report::Report,
+    system::{Store, Watcher},
+};
+
+/// What goose's transactions read: set once before the attack.
+struct Shared {
+    recorder: Arc<Recorder>,
+    tokens: Vec<String>,
+    sale_path: String,
+    reads: u32,
+    think_ms: f64,
+    seed: u64,
+}
+
+static SHARED: OnceLock<Shared> = OnceLock::new();
+
+async fn read(
+    user: &mut GooseUser,
+    op: &'static str,
+    query: &str,
+    token: &str,
+) -> TransactionResult {
+    let shared = SHARED
+        .get()
+        .ok_or_else(|| Box::new(TransactionError::Custom("not set up".into())))?;
+    let builder = user
+        .get_request_builder(&GooseMethod::Post, &shared.sale_path)?
+        .bearer_auth(token)
+        .json(&json!({ "query": query }));
+    let request = GooseRequest::builder()
+        .name(op)
+        .set_request_builder(builder)
+        .build();
+    let started = Instant::now();
+    let response = user.request(request).await?;
+    let outcome = match response.response {
+        Ok(answer) => {
+            let status = answer.status().as_u16();
+            match answer.bytes().await {
+                Ok(body) => match classify(status, &body) {
+                    Ok(_) => Outcome::Ok,
+                    Err(error) => Outcome::Error(error.code),
+                },
+                Err(_) => Outcome::Error("TRANSPORT".into()),
+            }
+        }
+        Err(error) => Outcome::Error(
+            if error.is_timeout() {
+                "TIMEOUT"
+            } else {
+                "TRANSPORT"
+            }
+            .into(),
+        ),
+    };
+    shared.recorder.request(op, started.elapsed(), outcome);
+    Ok(())
+}
+
+/// One browsing visit: the seat map, then availability and seat pages with think times.
+async fn visit(user: &mut GooseUser) -> TransactionResult {
+    let shared = SHARED
+        .get()
+        .ok_or_else(|| Box::new(TransactionError::Custom("not set up".into())))?;
+    let index = user.weighted_users_index;
+    let token = shared.tokens[index % shared.tokens.len().max(1)].clone();
+    let mut rng = ChaCha8Rng::seed_from_u64(shared.seed ^ index as u64);
+    shared.recorder.count("fans.arrived", 1);
+    read(user, "seatMap", ops::SEAT_MAP, &token).await?;
+    for step in 1..shared.reads {
+        tokio::time::sleep(fan::think(&mut rng, shared.think_ms)).await;
+        if step % 2 == 1 {
+            read(user, "availability", ops::AVAILABILITY, &token).await?;
+        } else {
+            read(user, "seats", ops::SEATS_PAGE, &token).await?;
+        }
+    }
+    let _ = rng.random::<u8>();
+    shared.recorder.count("fans.done", 1);
+    shared.recorder.count("outcome.browsed", 1);
+    Ok(())
+}
+
+/// Admits `count` fans and returns their admission tokens.
+async fn admitted_sessions(
+    http: &Http,
+    event: &EventInfo,
+    run_id: &str,
+    count: u32,
+) -> anyhow::Result<Vec<String>> {
+    let mut tokens = Vec::new();
+    for index in 0..count {
+        let account = fan::sign_up(
+            http,
+            index as usize,
+            "setup.signup",
+            fan::email(run_id, index),
+        )
+        .await?;
+        let mut waited = 0;
+        loop {
+            let query = if waited == 0 {
+                ops::JOIN
+            } else {
+                ops::HEARTBEAT
+            };
+            let data = http
+                .gql(
+                    index as usize,
+                    "setup.join",
+                    "/graphql",
+                    query,
+                    json!({ "e": event.id.to_string() }),
+                    Some(&account.access_token),
+                    &[],
+                )
+                .await?;
+            let status = data
+                .as_object()
+                .and_then(|o| o.values().next())
+                .cloned()
+                .unwrap_or_default();
+            if let Some(token) = status["admission"]["token"].as_str() {
+                tokens.push(token.to_owned());
+                break;
+            }
+            waited += 1;
+            if waited > 120 {
+                bail!(
+                    "a browsing session was not admitted within a minute: raise the admission rate or capacity"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(tokens)
+}
+
+/// Runs `browse`; returns the exit code.
+pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
+    let run = &args.run;
+    ensure_loopback(&run.target)?;
+    let started_at = chrono::Utc::now();
+    let dir = run.report_dir.clone().unwrap_or_else(|| {
+        format!(
+            "target/load-tests/browse-{}",
+            started_at.format("%Y%m%d-%H%M%S")
+        )
+        .into()
+    });
+    std::fs::create_dir_all(&dir)?;
+    let setup = Http::new(
+        &run.target,
+        run.source_ips,
+        run.max_in_flight,
+        run.http_timeout(),
+        Arc::new(Recorder::new(unix_ms())),
+    )?;
+    let event = EventInfo::find(&setup, run.event, run.event_slug.as_deref()).await?;
+    let admin = fan::admin_session(&setup, &run.admin_email, &run.admin_password).await?;
+    for (query, vars) in [
+        (
+            ops::SET_RATE,
+            run.admission_rate
+                .map(|r| json!({ "e": event.id.to_string(), "r": r })),
+        ),
+        (
+            ops::SET_CAPACITY,
+            run.admission_capacity
+                .map(|c| json!({ "e": event.id.to_string(), "c": c })),
+        ),
+    ] {
+        if let Some(vars) = vars {
+            setup
+                .gql(0, "setup.admin", "/graphql", query, vars, Some(&admin), &[])
+                .await?;
+        }
+    }
+    let run_id = format!("b{:07x}", (unix_ms() as u64) & 0x0FFF_FFFF);
+    eprintln!(
+        "browse: admitting {} sessions for event {}...",
+        args.sessions, event.id
+    );
+    let tokens = admitted_sessions(&setup, &event, &run_id, args.sessions.max(1)).await?;
+    let t0 = unix_ms();
+    let recorder = Arc::new(Recorder::new(t0));
+    SHARED
+        .set(Shared {
+            recorder: recorder.clone(),
+            tokens,
+            sale_path: event.sale_path.clone(),
+            reads: args.reads_per_visit.max(1),
+            think_ms: args.think_ms,
+            seed: run.seed,
+        })
+        .map_err(|_| anyhow::anyhow!("browse runs once per process"))?;
+
+    let mitigation = match args.co_mitigation.as_str() {
+        "average" => GooseCoordinatedOmissionMitigation::Average,
+        "minimum" => GooseCoordinatedOmissionMitigation::Minimum,
+        "maximum" => GooseCoordinatedOmissionMitigation::Maximum,
+        "disabled" => GooseCoordinatedOmissionMitigation::Disabled,
+        other => bail!("unknown --co-mitigation {other:?}"),
+    };
+    let configuration = GooseConfiguration::parse_args_default(&["load-tests"])
+        .map_err(|error| anyhow::anyhow!("goose configuration: {error:?}"))?;
+    let goose_report = dir.join("goose-report.html");
+    let users = run.fans.max(1) as usize;
+    let attack = GooseAttack::initialize_with_config(configuration)
+        .map_err(|error| anyhow::anyhow!("goose: {error:?}"))?
+        .register_scenario(scenario!("browse").register_transaction(transaction!(visit)))
+        .set_default(GooseDefault::Host, run.target.as_str())
+        .and_then(|a| a.set_default(GooseDefault::Users, users))
+        .and_then(|a| {
+            a.set_default(
+                GooseDefault::IncreaseRate,
+                run.rate.max(0.01).to_string().as_str(),
+            )
+        })
+        .and_then(|a| a.set_default(GooseDefault::Iterations, 1usize))
+        .and_then(|a| a.set_default(GooseDefault::RunTime, run.max_run.max(1.0) as usize))
+        .and_then(|a| a.set_default(GooseDefault::CoordinatedOmissionMitigation, mitigation))
+        .and_then(|a| {
+            a.set_default(
+                GooseDefault::ReportFile,
+                goose_report.to_string_lossy().as_ref(),
+            )
+        })
+        .and_then(|a| a.set_default(GooseDefault::Quiet, 1usize))
+        .and_then(|a| a.set_default(GooseDefault::NoPrintMetrics, true))
+        .and_then(|a| a.set_default(GooseDefault::NoTelnet, true))
+        .and_then(|a| a.set_default(GooseDefault::NoWebSocket, true))
+        .and_then(|a| a.set_default(GooseDefault::Timeout, run.http_timeout.to_string().as_str()))
+        .map_err(|error| anyhow::anyhow!("goose: {error:?}"))?;
+
+    let store = Store::connect(
+        &run.redis_url,
+        &run.redis_key_prefix,
+        &run.database_url,
+        event.id,
+    )
+    .await?;
+    let mut watcher = Watcher::parse(&run.watch)?;
+    watcher.add("load-gen", std::process::id());
+    let (done_tx, mut done_rx) = tokio::sync::watch::channel(false);
+    let sampler = {
+        let store = store.clone();
+        let sample_ms = run.sample_ms.max(50);
+        tokio::spawn(async move {
+            let mut queue = Vec::new();
+            let mut processes: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+            let mut tick = tokio::time::interval(Duration::from_millis(sample_ms));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = done_rx.changed() => break,
+                }
+                let t_ms = unix_ms() - t0;
+                if let Ok(mut q) = store.sample_queue().await {
+                    q.t_ms = t_ms;
+                    queue.push(q);
+                }
+                for (name, s) in watcher.sample(t_ms) {
+                    processes.entry(name).or_default().push(s);
+                }
+            }
+            (queue, processes)
+        })
+    };
+    eprintln!(
+        "browse: {users} visits at {}/s through goose (co-mitigation {})...",
+        run.rate, args.co_mitigation
+    );
+    let metrics = attack
+        .execute()
+        .await
+        .map_err(|error| anyhow::anyhow!("goose run failed: {error:?}"))?;
+    let _ = done_tx.send(true);
+    let (queue, processes) = sampler.await.context("the sampler")?;
+    let data = recorder.take();
+    let mut report = Report::summarize(&data, (unix_ms() - t0) / 1e3);
+    report.scenario = "browse".into();
+    report.started_at = started_at.to_rfc3339();
+    report.target = run.target.clone();
+    report.event = event.id;
+    report.options = json!({ "browse": serde_json::to_value(&args).unwrap_or_default(), "event": event, "goose_users": metrics.total_users });
+    report.queue = queue;
+    report.processes = processes;
+    let default_cap = i64::from(run.admission_capacity.unwrap_or(u32::MAX));
+    report.audit = audit::run(&store, &[], &report.queue, default_cap, 0).await?;
+    report.notes = crate::run::notes(&report, &Default::default());
+    report.notes.push(format!(
+        "goose's own report (with its coordinated-omission mitigation: {}) is {}.",
+        args.co_mitigation,
+        goose_report.display()
+    ));
+    report.judge(&run.thresholds)?;
+    report.write(&dir)?;
+    println!("{}", report.text());
+    println!("report: {}", dir.join("report.html").display());
+    Ok(if report.passed { 0 } else { 1 })
+}

@@ -1,0 +1,281 @@
+//! `max-rate`: how many of one operation the system completes per second when `n` loops
+//! send back to back (a closed loop, like `wrk`, `redis-benchmark` and `pgbench`, so the
+//! numbers compare with theirs). Prints one JSON line for `baselines.sh`.
+
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use crate::{
+    config::{MaxRateArgs, MaxRateOp},
+    fan::{self, EventInfo, SeatView, ops},
+    http::Http,
+    metrics::{Recorder, unix_ms},
+    report::Percentiles,
+    system::Watcher,
+};
+
+/// What each loop needs.
+#[derive(Clone)]
+struct Loop {
+    n: usize,
+    access: Option<String>,
+    admission: Option<String>,
+}
+
+async fn once(
+    http: &Http,
+    op: MaxRateOp,
+    event: &EventInfo,
+    seats: &[i64],
+    lp: &Loop,
+    rng: &mut ChaCha8Rng,
+) {
+    match op {
+        MaxRateOp::Typename => {
+            let _ = http
+                .gql(
+                    lp.n,
+                    "typename",
+                    "/graphql",
+                    "{ __typename }",
+                    json!({}),
+                    None,
+                    &[],
+                )
+                .await;
+        }
+        MaxRateOp::Join => {
+            let _ = http
+                .gql(
+                    lp.n,
+                    "joinQueue",
+                    "/graphql",
+                    ops::JOIN,
+                    json!({ "e": event.id.to_string() }),
+                    lp.access.as_deref(),
+                    &[],
+                )
+                .await;
+        }
+        MaxRateOp::Hold => {
+            let seat = seats[rng.random_range(0..seats.len().max(1))].to_string();
+            let held = http
+                .gql(
+                    lp.n,
+                    "lockSeats",
+                    &event.sale_path,
+                    ops::LOCK,
+                    json!({ "s": [seat], "k": uuid::Uuid::new_v4().to_string() }),
+                    lp.admission.as_deref(),
+                    &["SEAT_TAKEN"],
+                )
+                .await;
+            if let Ok(data) = held {
+                let hold = data["lockSeats"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let _ = http
+                    .gql(
+                        lp.n,
+                        "releaseSeats",
+                        &event.sale_path,
+                        ops::RELEASE,
+                        json!({ "h": hold }),
+                        lp.admission.as_deref(),
+                        &[],
+                    )
+                    .await;
+            }
+        }
+    }
+}
+
+/// Runs `max-rate`; returns the exit code.
+pub async fn max_rate(args: MaxRateArgs) -> anyhow::Result<i32> {
+    let run = &args.run;
+    let setup = Http::new(
+        &run.target,
+        run.source_ips,
+        run.max_in_flight,
+        run.http_timeout(),
+        Arc::new(Recorder::new(unix_ms())),
+    )?;
+    let event = EventInfo::find(&setup, run.event, run.event_slug.as_deref()).await?;
+    let run_id = format!("m{:07x}", (unix_ms() as u64) & 0x0FFF_FFFF);
+    let loops = args.concurrency.max(1);
+    let mut prepared: Vec<Loop> = (0..loops)
+        .map(|n| Loop {
+            n,
+            access: None,
+            admission: None,
+        })
+        .collect();
+    let mut seats = Vec::new();
+    if args.op != MaxRateOp::Typename {
+        let admin = fan::admin_session(&setup, &run.admin_email, &run.admin_password).await?;
+        if args.op == MaxRateOp::Hold {
+            // Every holding fan must be admitted at once.
+            setup
+                .gql(0, "setup", "/graphql", ops::SET_CAPACITY, json!({ "e": event.id.to_string(), "c": args.hold_fans.max(loops as u32) * 2 + 100 }), Some(&admin), &[])
+                .await?;
+            setup
+                .gql(
+                    0,
+                    "setup",
+                    "/graphql",
+                    ops::SET_RATE,
+                    json!({ "e": event.id.to_string(), "r": 1000.0 }),
+                    Some(&admin),
+                    &[],
+                )
+                .await?;
+        }
+        let fans = if args.op == MaxRateOp::Hold {
+            args.hold_fans.max(1) as usize
+        } else {
+            loops
+        };
+        let mut accounts = Vec::new();
+        for n in 0..fans {
+            accounts.push(
+                fan::sign_up(&setup, n, "setup.signup", fan::email(&run_id, n as u32)).await?,
+            );
+        }
+        let mut admissions = Vec::new();
+        if args.op == MaxRateOp::Hold {
+            for (n, account) in accounts.iter().enumerate() {
+                let mut tries = 0;
+                loop {
+                    let query = if tries == 0 {
+                        ops::JOIN
+                    } else {
+                        ops::HEARTBEAT
+                    };
+                    let data = setup
+                        .gql(
+                            n,
+                            "setup",
+                            "/graphql",
+                            query,
+                            json!({ "e": event.id.to_string() }),
+                            Some(&account.access_token),
+                            &[],
+                        )
+                        .await?;
+                    let status = data
+                        .as_object()
+                        .and_then(|o| o.values().next())
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Some(token) = status["admission"]["token"].as_str() {
+                        admissions.push(token.to_owned());
+                        break;
+                    }
+                    tries += 1;
+                    anyhow::ensure!(tries < 100, "fan {n} was not admitted in time");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+            let map = setup
+                .gql(
+                    0,
+                    "setup",
+                    &event.sale_path,
+                    ops::SEAT_MAP,
+                    json!({}),
+                    Some(&admissions[0]),
+                    &[],
+                )
+                .await?;
+            let view = SeatView::from_map(&map["seatMap"]);
+            // A hot set: contention like a rush on the best seats.
+            seats = view
+                .seats
+                .iter()
+                .zip(&view.free)
+                .filter(|(_, free)| **free)
+                .map(|((id, _), _)| *id)
+                .take(1_000)
+                .collect();
+            anyhow::ensure!(!seats.is_empty(), "the event has no free seats to hold");
+        }
+        for (n, lp) in prepared.iter_mut().enumerate() {
+            lp.access = Some(accounts[n % accounts.len()].access_token.clone());
+            lp.admission = admissions.get(n % admissions.len().max(1)).cloned();
+        }
+    }
+
+    let recorder = Arc::new(Recorder::new(unix_ms()));
+    let http = Http::new(
+        &run.target,
+        run.source_ips,
+        run.max_in_flight,
+        run.http_timeout(),
+        recorder.clone(),
+    )?;
+    let mut watcher = Watcher::parse(&run.watch)?;
+    let warm_until = Instant::now() + Duration::from_secs(2);
+    let measure = Duration::from_secs_f64(args.seconds.max(1.0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for lp in prepared {
+        let (http, event, seats, op, seed) = (
+            http.clone(),
+            event.clone(),
+            seats.clone(),
+            args.op,
+            run.seed,
+        );
+        tasks.spawn(async move {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ lp.n as u64);
+            let stop = warm_until + measure;
+            while Instant::now() < stop {
+                once(&http, op, &event, &seats, &lp, &mut rng).await;
+            }
+        });
+    }
+    tokio::time::sleep_until(warm_until.into()).await;
+    let _ = recorder.take();
+    let _ = watcher.sample(0.0);
+    let started = Instant::now();
+    while tasks.join_next().await.is_some() {}
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu: BTreeMap<String, f64> = watcher
+        .sample(seconds * 1e3)
+        .into_iter()
+        .map(|(name, s)| (name, (s.cpu_pct * 10.0).round() / 10.0))
+        .collect();
+    let data = recorder.take();
+    let main_op = match args.op {
+        MaxRateOp::Typename => "typename",
+        MaxRateOp::Join => "joinQueue",
+        MaxRateOp::Hold => "lockSeats",
+    };
+    let op = data.ops.get(main_op).context("nothing was measured")?;
+    let latency = Percentiles::of(&op.latency);
+    let line = json!({
+        "op": main_op,
+        "target": run.target,
+        "concurrency": loops,
+        "seconds": seconds,
+        "requests": op.total(),
+        "rate": op.total() as f64 / seconds,
+        "ok": op.ok,
+        "expected": op.expected,
+        "errors": op.errors,
+        "p50_ms": latency.p50,
+        "p99_ms": latency.p99,
+        "releases": data.ops.get("releaseSeats").map_or(0, |r| r.total()),
+        "cpu_pct": cpu,
+    });
+    println!("{line}");
+    Ok(0)
+}
