@@ -102,6 +102,37 @@ pub async fn begin(
     Err(ApiError::IdempotencyInProgress)
 }
 
+/// Runs `run` once per key: a replay returns the id the first success recorded under
+/// `field`; a failure forgets the key so a retry runs again.
+pub async fn once<F, Fut>(
+    state: &AppState,
+    user: Uuid,
+    key: &str,
+    operation: &str,
+    input: &Value,
+    field: &str,
+    run: F,
+) -> ApiResult<Uuid>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Uuid>>,
+{
+    match begin(state, user, key, operation, input).await? {
+        Begin::Replay(response) => response[field]
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| anyhow::anyhow!("an idempotency record without {field}").into()),
+        Begin::Fresh => {
+            let result = run().await;
+            match &result {
+                Ok(id) => complete(state, user, key, serde_json::json!({ field: id })).await?,
+                Err(_) => forget(state, user, key).await?,
+            }
+            result
+        }
+    }
+}
+
 /// Remembers the first result.
 pub async fn complete(state: &AppState, user: Uuid, key: &str, response: Value) -> ApiResult<()> {
     let db = state.db();

@@ -20,8 +20,8 @@ use crate::{
     context::ContextExt as _,
     error::{ApiError, ApiResult},
     events::{Event, find_event_by_id},
-    holds::{Changes, end_hold, parse_uuid, replayed_id, sale_context},
-    idempotency::{self, Begin},
+    holds::{Changes, end_hold, parse_uuid, sale_context},
+    idempotency::{self},
     money::Money,
     payments::{Payment, PaymentView},
     seats::{Seat, live},
@@ -140,33 +140,16 @@ impl SaleBookingsMutation {
         let (state, scope, buyer) = sale_context(ctx)?;
         let hold_id = parse_uuid(&hold_id, ApiError::HoldNotFound)?;
         let input = json!({ "event": scope.event.id, "hold": hold_id });
-        let id = match idempotency::begin(
+        let id = idempotency::once(
             state,
             buyer.user_id,
             &idempotency_key,
             "createBooking",
             &input,
+            "bookingId",
+            || create(state, &scope.event, buyer.user_id, hold_id),
         )
-        .await?
-        {
-            Begin::Replay(response) => replayed_id(&response, "bookingId")?,
-            Begin::Fresh => {
-                let result = create(state, &scope.event, buyer.user_id, hold_id).await;
-                match &result {
-                    Ok(id) => {
-                        idempotency::complete(
-                            state,
-                            buyer.user_id,
-                            &idempotency_key,
-                            json!({ "bookingId": id }),
-                        )
-                        .await?
-                    }
-                    Err(_) => idempotency::forget(state, buyer.user_id, &idempotency_key).await?,
-                }
-                result?
-            }
-        };
+        .await?;
         view_one(state, buyer.user_id, Some(scope.event.id), id).await
     }
 

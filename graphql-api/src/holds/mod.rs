@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::{
     context::ContextExt as _,
     error::{ApiError, ApiResult},
-    idempotency::{self, Begin},
+    idempotency::{self},
     loaders::{EventCategories, RequestLoader},
     money::Money,
     sale::{Buyer, SaleAuth},
@@ -106,30 +106,16 @@ impl HoldsMutation {
         let (state, scope, buyer) = sale_context(ctx)?;
         let ids = parse_seat_ids(&seat_ids)?;
         let input = json!({ "event": scope.event.id, "seats": ids });
-        let hold_id =
-            match idempotency::begin(state, buyer.user_id, &idempotency_key, "lockSeats", &input)
-                .await?
-            {
-                Begin::Replay(response) => replayed_id(&response, "holdId")?,
-                Begin::Fresh => {
-                    let result = lock_seats(state, &scope.event, buyer, &ids).await;
-                    match &result {
-                        Ok(id) => {
-                            idempotency::complete(
-                                state,
-                                buyer.user_id,
-                                &idempotency_key,
-                                json!({ "holdId": id }),
-                            )
-                            .await?
-                        }
-                        Err(_) => {
-                            idempotency::forget(state, buyer.user_id, &idempotency_key).await?
-                        }
-                    }
-                    result?
-                }
-            };
+        let hold_id = idempotency::once(
+            state,
+            buyer.user_id,
+            &idempotency_key,
+            "lockSeats",
+            &input,
+            "holdId",
+            || lock_seats(state, &scope.event, buyer, &ids),
+        )
+        .await?;
         let found = load(state, scope.event.id, buyer.user_id, hold_id).await?;
         view(state, ctx, &found).await
     }
@@ -161,14 +147,6 @@ pub fn sale_context<'a>(
     let scope = ctx.api_data::<SaleScope>()?;
     let buyer = ctx.api_data::<SaleAuth>()?.buyer()?;
     Ok((state, scope, buyer))
-}
-
-/// Reads the id a replayed response recorded.
-pub fn replayed_id(response: &serde_json::Value, field: &str) -> ApiResult<Uuid> {
-    response[field]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| anyhow::anyhow!("an idempotency record without {field}").into())
 }
 
 /// Parses a client's id as a UUID, or answers `missing`.

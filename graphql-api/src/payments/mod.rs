@@ -22,8 +22,8 @@ use uuid::Uuid;
 use crate::{
     booking::{Booking, view_one},
     error::{ApiError, ApiResult},
-    holds::{Changes, parse_uuid, replayed_id, sale_context},
-    idempotency::{self, Begin},
+    holds::{Changes, parse_uuid, sale_context},
+    idempotency::{self},
     money::Money,
     queue,
     seats::live,
@@ -278,18 +278,15 @@ impl SalePaymentsMutation {
         let (state, scope, buyer) = sale_context(ctx)?;
         let booking_id = parse_uuid(&booking_id, ApiError::BookingNotFound)?;
         let input = json!({ "booking": booking_id, "method": method.db(), "details": details });
-        let payment_id = match idempotency::begin(
+        let payment_id = idempotency::once(
             state,
             buyer.user_id,
             &idempotency_key,
             "confirmPayment",
             &input,
-        )
-        .await?
-        {
-            Begin::Replay(response) => replayed_id(&response, "paymentId")?,
-            Begin::Fresh => {
-                let result = pay(
+            "paymentId",
+            || {
+                pay(
                     state,
                     scope.event.id,
                     buyer.user_id,
@@ -297,22 +294,9 @@ impl SalePaymentsMutation {
                     method,
                     &details,
                 )
-                .await;
-                match &result {
-                    Ok(id) => {
-                        idempotency::complete(
-                            state,
-                            buyer.user_id,
-                            &idempotency_key,
-                            json!({ "paymentId": id }),
-                        )
-                        .await?
-                    }
-                    Err(_) => idempotency::forget(state, buyer.user_id, &idempotency_key).await?,
-                }
-                result?
-            }
-        };
+            },
+        )
+        .await?;
         let booking = view_one(state, buyer.user_id, Some(scope.event.id), booking_id).await?;
         let payment = booking
             .payments
