@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: finds or starts Postgres and Redis, then the whole workspace's tests
-# (unit and integration, against real services). Extra arguments go to the test runner.
+# Runs every test: finds or starts Postgres and Redis, then
+#   1. the whole Rust workspace (unit and integration tests against the real services:
+#      API, gateway, queue on a real Redis Cluster, load-test logic),
+#   2. the web client's unit tests and its end-to-end journey in Debian's Chromium,
+#   3. a short load-test rush through the gateway with its audit (no oversell, no queue
+#      jumping, the cap held).
+# Extra arguments go to the Rust test runner. SKIP_CLIENT=1 / SKIP_RUSH=1 skip parts 2 / 3.
 
 source "$(dirname "$0")/lib.sh"
 
@@ -13,10 +18,34 @@ export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@$PGHOST_ADDR:
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 
 cd "$ROOT"
+failed=0
 if cargo nextest --version >/dev/null 2>&1; then
-    log "running the Rust tests with cargo-nextest"
-    cargo nextest run --workspace --no-fail-fast "$@"
+    log "1/3 Rust tests (cargo-nextest)"
+    cargo nextest run --workspace --no-fail-fast "$@" || failed=1
 else
-    log "running the Rust tests with cargo test (install cargo-nextest for faster runs)"
-    cargo test --workspace --no-fail-fast "$@"
+    log "1/3 Rust tests (cargo test; install cargo-nextest for faster runs)"
+    cargo test --workspace --no-fail-fast "$@" || failed=1
 fi
+
+if [ "${SKIP_CLIENT:-0}" != 1 ]; then
+    log "2/3 web client: unit tests and the end-to-end journey in Chromium"
+    have node || apt_install nodejs npm
+    [ -x /usr/bin/chromium ] || apt_install chromium
+    # The e2e run starts its own API and gateway from the debug build.
+    cargo build -p graphql-api -p gateway
+    { npm ci --prefix client --no-audit --no-fund \
+        && npm run --prefix client build \
+        && npm test --prefix client \
+        && npm run --prefix client e2e; } || failed=1
+fi
+
+if [ "${SKIP_RUSH:-0}" != 1 ]; then
+    log "3/3 a short rush with its audit"
+    load-tests/ci-rush.sh || failed=1
+fi
+
+if [ "$failed" -ne 0 ]; then
+    warn "some tests failed (see above)"
+    exit 1
+fi
+log "every test passed"

@@ -291,7 +291,9 @@ impl AccessClaims {
 }
 
 /// Redis key of an admission's record: present (with the token's TTL) while it is valid.
-/// Its value is the fan's user id. The `{evt:N}` hash tag keeps it in its event's slot.
+/// Its value is the fan's user id as 32 hex digits without hyphens (the queue's spelling;
+/// the token's `sub` is the hyphenated form of the same id). The `{evt:N}` hash tag keeps it
+/// in its event's slot.
 pub fn admission_key(prefix: &str, event: i64, jti: &str) -> String {
     format!("{prefix}adm:{{evt:{event}}}:{jti}")
 }
