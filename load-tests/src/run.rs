@@ -127,6 +127,7 @@ async fn prepare_accounts(
     fans: &[(u32, f64)],
     concurrency: usize,
     quiet: bool,
+    worker: bool,
 ) -> anyhow::Result<BTreeMap<u32, Account>> {
     let started = Instant::now();
     let total = fans.len();
@@ -157,12 +158,17 @@ async fn prepare_accounts(
                 }
             }
         }
-        if !quiet && last_print.elapsed() > Duration::from_secs(2) {
-            eprintln!(
-                "  accounts: {}/{total} ({:.0}/s)",
-                made.len(),
-                made.len() as f64 / started.elapsed().as_secs_f64()
-            );
+        if last_print.elapsed() > Duration::from_secs(2) {
+            if worker {
+                // Tell the coordinator, which shows the sum.
+                println!("S {} {total}", made.len());
+            } else if !quiet {
+                eprintln!(
+                    "  accounts: {}/{total} ({:.0}/s)",
+                    made.len(),
+                    made.len() as f64 / started.elapsed().as_secs_f64()
+                );
+            }
             last_print = Instant::now();
         }
     }
@@ -375,7 +381,15 @@ async fn worker(scenario: Scenario) -> anyhow::Result<()> {
     let accounts = if scenario.signs_up_in_journey() {
         BTreeMap::new()
     } else {
-        prepare_accounts(&setup, &run_id, &arrivals, run.signup_concurrency, true).await?
+        prepare_accounts(
+            &setup,
+            &run_id,
+            &arrivals,
+            run.signup_concurrency,
+            true,
+            true,
+        )
+        .await?
     };
     println!("READY");
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
@@ -436,7 +450,7 @@ fn worker_args(k: u32, n: u32, dir: &Path, run_id: &str) -> Vec<String> {
             skip = true;
             continue;
         }
-        if arg.starts_with("--report-dir=") || arg.starts_with("--run-id=") {
+        if arg.starts_with("--report-dir=") || arg.starts_with("--run-id=") || arg == "--quiet" {
             continue;
         }
         args.push(arg);
@@ -477,7 +491,7 @@ async fn spawn_workers(n: u32, dir: &Path, run_id: &str) -> anyhow::Result<Vec<C
                     if let Ok(parsed) = serde_json::from_str::<Progress>(json) {
                         *p.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = parsed;
                     }
-                } else if line == "READY" || line.starts_with("DONE ") {
+                } else if line == "READY" || line.starts_with("DONE ") || line.starts_with("S ") {
                     *s.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = line;
                 }
             }
@@ -623,7 +637,15 @@ async fn coordinate(scenario: Scenario) -> anyhow::Result<i32> {
             if !quiet {
                 eprintln!("preparing {} accounts...", arrivals.len());
             }
-            prepare_accounts(&setup, &run_id, &arrivals, run.signup_concurrency, quiet).await?
+            prepare_accounts(
+                &setup,
+                &run_id,
+                &arrivals,
+                run.signup_concurrency,
+                quiet,
+                false,
+            )
+            .await?
         };
         t0_unix = unix_ms() + 300.0;
         let recorder = Arc::new(Recorder::new(t0_unix));
@@ -643,6 +665,8 @@ async fn coordinate(scenario: Scenario) -> anyhow::Result<i32> {
             eprintln!("starting {workers} worker processes (each prepares its own accounts)...");
         }
         children = spawn_workers(workers, &dir, &run_id).await?;
+        let waiting_since = Instant::now();
+        let mut last_note = Instant::now();
         loop {
             let states: Vec<String> = children.iter().map(child_state).collect();
             if states.iter().any(|s| s == "EXITED") {
@@ -650,6 +674,17 @@ async fn coordinate(scenario: Scenario) -> anyhow::Result<i32> {
             }
             if states.iter().all(|s| s == "READY") {
                 break;
+            }
+            if !quiet && last_note.elapsed() > Duration::from_secs(5) {
+                let made: u64 = states
+                    .iter()
+                    .filter_map(|s| s.strip_prefix("S ")?.split(' ').next()?.parse::<u64>().ok())
+                    .sum();
+                eprintln!(
+                    "  workers preparing accounts: {made} made, {:.0} s",
+                    waiting_since.elapsed().as_secs_f64()
+                );
+                last_note = Instant::now();
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The issue's two scale numbers on this box, each on a private stack (release build):
+#
+#   load-tests/scale-runs.sh queue   # QFANS (100,000) fans in the queue at once, QSUBS_SHARE
+#                                    # (0.2 = 20,000) of them holding a live subscription
+#   load-tests/scale-runs.sh seats   # SFANS (10,000) admitted fans racing for SEATS (5,000)
+#
+# Sockets: one process may hold 20,000 files here, so the queue run uses two API instances
+# (subscriptions go straight to them, ~10,000 each; HTTP goes through the gateway) and
+# three load-generator processes. Reports land in target/load-tests/scale-<which>/.
+set -euo pipefail
+
+WHICH="${1:?queue or seats}"
+PROFILE="${PROFILE:-release}"
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
+trap stack_down EXIT
+stack_build
+REPORT_DIR="$ROOT/target/load-tests/scale-$WHICH"
+WATCH_COMMON="redis-server,postgres"
+
+case "$WHICH" in
+queue)
+    # Polling fans say "still here" every 50 s; the default abandon window is 60 s.
+    export QUEUE_UPDATE_SECS=5 ADMISSION_TTL_SECS=300 DB_MAX_CONNECTIONS=10
+    EVENT="$(seed_event 1000)"
+    P1="$(free_port)"; P2="$(free_port)"
+    start_api a1 "$P1" true
+    start_api a2 "$P2" true
+    GW="$(free_port)"
+    start_gateway "$GW" "127.0.0.1:$P1,127.0.0.1:$P2"
+    "$LOADGEN_BIN" queue-rush --target "http://127.0.0.1:$GW" --event "$EVENT" \
+        --ws-target "http://127.0.0.1:$P1,http://127.0.0.1:$P2" \
+        --fans "${QFANS:-100000}" --rate "${QRATE:-2000}" --ramp 10 --duration 900 \
+        --max-run 1500 --max-wait 1500 --seed 11 \
+        --subscribe-share "${QSUBS_SHARE:-0.2}" --poll-secs 50 --open-after-joined \
+        --admission-rate "${QADMIT:-1000}" --admission-capacity 5000 --dwell-ms 500 \
+        --workers "${WORKERS:-3}" --source-ips 250 --max-in-flight 2048 --signup-concurrency 32 \
+        --watch "api1=${API_PID_a1},api2=${API_PID_a2},gateway=${GATEWAY_PID},$WATCH_COMMON" \
+        --threshold 'error-rate<1%' --threshold 'sub.lag.p99<1s' \
+        --report-dir "$REPORT_DIR"
+    ;;
+seats)
+    export HOLD_DURATION_SECS=120 ADMISSION_TTL_SECS=600 DB_MAX_CONNECTIONS=20
+    EVENT="$(seed_event "${SEATS:-5000}")"
+    P1="$(free_port)"
+    start_api a1 "$P1" true
+    GW="$(free_port)"
+    start_gateway "$GW" "127.0.0.1:$P1"
+    "$LOADGEN_BIN" seat-rush --target "http://127.0.0.1:$GW" --event "$EVENT" \
+        --fans "${SFANS:-10000}" --rate "${SRATE:-500}" --ramp 5 --duration 300 --max-run 900 \
+        --seed 13 --admission-rate 2000 --admission-capacity "${SFANS:-10000}" \
+        --subscribe-share 0.3 --poll-secs 1 --think-ms 200 \
+        --workers "${WORKERS:-2}" --source-ips 250 --signup-concurrency 32 \
+        --watch "api=${API_PID_a1},gateway=${GATEWAY_PID},$WATCH_COMMON" \
+        --threshold 'error-rate<1%' \
+        --report-dir "$REPORT_DIR"
+    ;;
+*) echo "queue or seats" >&2; exit 2 ;;
+esac
