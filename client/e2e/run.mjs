@@ -128,6 +128,7 @@ async function main() {
       const next = `/e/${event.slug}/queue`;
       await signUp(a, base, fanA, next);
       await a.getByTestId('queue-title').waitFor();
+      await shot(a, '04-signup-done');
       await signUp(b, base, fanB, next);
       await b.getByTestId('queue-title').waitFor();
       await shot(b, '04-signup-done');
@@ -298,7 +299,7 @@ async function main() {
       await shot(a, '12-my-bookings');
     });
 
-    await step('the phone: best available, hold, UPI, confirmation, cancel', async () => {
+    await step('the phone: best available, hold, UPI declined then paid, confirmation, cancel', async () => {
       await b.locator('details.best').evaluate((d) => (d.open = true));
       await b.getByTestId('best-find').click();
       await b.getByTestId('chosen-list').locator('li').nth(1).waitFor();
@@ -308,8 +309,13 @@ async function main() {
       await b.getByTestId('to-checkout').click();
       await b.getByTestId('checkout').waitFor({ timeout: 15_000 });
       await b.getByTestId('method-UPI').click();
-      await b.getByLabel('UPI ID').fill('fan@okicici');
+      await b.getByLabel('UPI ID').fill('failure@upi');
       await shot(b, '09-checkout');
+      await b.getByTestId('pay').click();
+      await b.getByTestId('pay-error').waitFor({ timeout: 15_000 });
+      await b.getByTestId('pay-error').scrollIntoViewIfNeeded();
+      await shot(b, '10-payment-declined');
+      await b.getByLabel('UPI ID').fill('fan@okicici');
       await b.getByTestId('pay').click();
       await b.getByTestId('confirmation').waitFor({ timeout: 20_000 });
       await shot(b, '11-confirmation');
