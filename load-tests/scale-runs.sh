@@ -47,9 +47,9 @@ seats)
     GW="$(free_port)"
     start_gateway "$GW" "127.0.0.1:$P1"
     "$LOADGEN_BIN" seat-rush --target "http://127.0.0.1:$GW" --event "$EVENT" \
-        --fans "${SFANS:-10000}" --rate "${SRATE:-500}" --ramp 5 --duration 300 --max-run 900 \
-        --seed 13 --admission-rate 2000 --admission-capacity "${SFANS:-10000}" \
-        --subscribe-share 0.3 --poll-secs 1 --think-ms 200 \
+        --fans "${SFANS:-10000}" --rate "${SRATE:-500}" --ramp 5 --duration 300 --max-run 900 --max-wait 900 \
+        --seed 13 --admission-rate "${SADMIT:-200}" --admission-capacity "${SCAP:-500}" \
+        --subscribe-share 0.5 --poll-secs 5 --think-ms 200 \
         --workers "${WORKERS:-2}" --source-ips 250 --signup-concurrency 32 \
         --watch "api=${API_PID_a1},gateway=${GATEWAY_PID},$WATCH_COMMON" \
         --threshold 'error-rate<1%' \

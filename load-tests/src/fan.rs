@@ -555,10 +555,14 @@ impl Fan<'_> {
         self.record.ticket = status["ticketNumber"].as_i64();
         let waited_from = Instant::now();
         let mut status = status;
+        let mut via = "join";
         if status["state"] != "ADMITTED" && subscribe {
             self.record.subscribed = true;
             match self.wait_subscribed(&event).await {
-                Ok(Some(admitted)) => status = admitted,
+                Ok(Some(admitted)) => {
+                    status = admitted;
+                    via = "subscription";
+                }
                 Ok(None) => return None,
                 Err(_) => {
                     // The socket failed or closed: carry on like a client falling back to polling.
@@ -593,8 +597,9 @@ impl Fan<'_> {
                 Ok(data) => status = data["heartbeat"].clone(),
                 Err(_) => continue,
             }
+            via = "polling";
         }
-        self.admitted(&status).await
+        self.admitted(&status, via).await
     }
 
     /// Holds a `queuePosition` subscription until the admission (`Some`) or another end.
@@ -696,7 +701,7 @@ impl Fan<'_> {
     }
 
     /// Records the admission: when the fan saw it and when Redis made it.
-    async fn admitted(&mut self, status: &Value) -> Option<Admission> {
+    async fn admitted(&mut self, status: &Value, via: &str) -> Option<Admission> {
         let token = status["admission"]["token"].as_str()?.to_owned();
         let seen_unix = unix_ms();
         self.record.admitted_seen_ms = Some(self.now_ms());
@@ -710,8 +715,9 @@ impl Fan<'_> {
             && let Ok(Some(at)) = store.admitted_at(&self.record.fan, ttl * 1_000).await
         {
             self.record.admitted_unix_ms = Some(at);
+            // Split by how the fan heard: a subscription's push, the next poll, or the join.
             self.env.recorder.value(
-                "admission.notice_lag",
+                &format!("admission.notice_lag.{via}"),
                 ((seen_unix - at).max(0.0) * 1e3) as u64,
             );
         }

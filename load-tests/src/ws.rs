@@ -7,7 +7,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context as _, bail};
 use futures_util::Stream;
-use graphql_ws_client::{Client, graphql::GraphqlOperation};
+use graphql_ws_client::{Client, Connection, Message, graphql::GraphqlOperation};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::net::TcpSocket;
@@ -17,8 +17,10 @@ use tokio_tungstenite::tungstenite::{
 
 use crate::http::{ensure_loopback, source_ip};
 
-/// How often an idle socket pings (the API closes sockets silent for WS_IDLE_TIMEOUT_SECS).
-const KEEPALIVE: Duration = Duration::from_secs(20);
+/// How often a socket pings, whatever it receives: what the web client does (npm
+/// `graphql-ws` `keepAlive: 15_000`); the API closes sockets whose client said nothing for
+/// WS_IDLE_TIMEOUT_SECS, even while it is sending them updates.
+const PING_EVERY: Duration = Duration::from_secs(15);
 /// Read and write buffer per socket; the messages are a few hundred bytes.
 const SOCKET_BUFFER: usize = 4 * 1024;
 
@@ -35,6 +37,38 @@ impl GraphqlOperation for RawOperation {
 
     fn decode(&self, data: Value) -> Result<Self::Response, Self::Error> {
         Ok(data)
+    }
+}
+
+/// A connection that sends a `graphql-transport-ws` ping every [`PING_EVERY`] whatever
+/// arrives (graphql-ws-client's own keep-alive only pings a silent connection).
+struct Pinging<C> {
+    inner: C,
+    every: tokio::time::Interval,
+}
+
+impl<C: Connection + Send> Connection for Pinging<C> {
+    async fn receive(&mut self) -> Option<Message> {
+        loop {
+            let Self { inner, every } = self;
+            // Receiving is cancel-safe (a stream's next()), so a tick may interrupt it.
+            let ticked = tokio::select! {
+                message = inner.receive() => return message,
+                _ = every.tick() => true,
+            };
+            if ticked
+                && inner
+                    .send(Message::Text(r#"{"type":"ping"}"#.to_owned()))
+                    .await
+                    .is_err()
+            {
+                return None;
+            }
+        }
+    }
+
+    async fn send(&mut self, message: Message) -> Result<(), graphql_ws_client::Error> {
+        self.inner.send(message).await
     }
 }
 
@@ -98,14 +132,18 @@ pub async fn subscribe(
     if response.status().as_u16() != 101 {
         bail!("upgrade refused with {}", response.status());
     }
-    let subscription = Client::build(socket)
-        .payload(serde_json::json!({ "authorization": format!("Bearer {token}") }))
-        .context("connection_init payload")?
-        .keep_alive_interval(KEEPALIVE)
-        .subscription_buffer_size(8)
-        .subscribe(operation)
-        .await
-        .context("subscribing")?;
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let subscription = Client::build(Pinging {
+        inner: socket,
+        every,
+    })
+    .payload(serde_json::json!({ "authorization": format!("Bearer {token}") }))
+    .context("connection_init payload")?
+    .subscription_buffer_size(8)
+    .subscribe(operation)
+    .await
+    .context("subscribing")?;
     Ok(subscription)
 }
 
