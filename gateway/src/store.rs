@@ -47,8 +47,11 @@ impl Store {
     /// outlive any one of them. Returns without waiting when Redis is down: the client keeps
     /// reconnecting, and sale routes fail closed meanwhile.
     pub fn connect(config: &Config, metrics: Metrics) -> Result<Self, GatewayError> {
-        let redis_config = RedisConfig::from_url(config.redis_url.expose())
+        let mut redis_config = RedisConfig::from_url(config.redis_url.expose())
             .map_err(|error| GatewayError::Redis(format!("REDIS_URL: {error}")))?;
+        // fred gives up for good when the very first connection fails (fail fast); a gateway
+        // started while Redis is away must keep trying, and let fans in once it is back.
+        redis_config.fail_fast = false;
         let timeout = config.redis_command_timeout();
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::Builder::new()

@@ -10,13 +10,22 @@ use secrecy::ExposeSecret as _;
 
 use crate::config::Config;
 
+/// The client configuration from `REDIS_URL`.
+fn redis_config(config: &Config) -> anyhow::Result<fred::prelude::Config> {
+    let mut redis_config = fred::prelude::Config::from_url(config.redis_url.expose_secret())
+        .context("REDIS_URL is not a valid Redis URL")?;
+    // fred gives up for good when the very first connection fails (fail fast); an instance
+    // that starts while Redis is away, or busy, must keep trying instead.
+    redis_config.fail_fast = false;
+    Ok(redis_config)
+}
+
 /// Opens a small pool: fred pipelines commands from many tasks over each connection.
 ///
 /// An unreachable Redis does not stop the instance from starting: the pool keeps
 /// reconnecting in the background and `/readyz` reports Redis as unreachable meanwhile.
 pub async fn connect(config: &Config) -> anyhow::Result<Pool> {
-    let redis_config = fred::prelude::Config::from_url(config.redis_url.expose_secret())
-        .context("REDIS_URL is not a valid Redis URL")?;
+    let redis_config = redis_config(config)?;
     let timeout = config.redis_command_timeout();
     let pool = Builder::from_config(redis_config)
         .with_performance_config(|performance| {
@@ -48,8 +57,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Pool> {
 pub async fn connect_subscriber(
     config: &Config,
 ) -> anyhow::Result<fred::clients::SubscriberClient> {
-    let redis_config = fred::prelude::Config::from_url(config.redis_url.expose_secret())
-        .context("REDIS_URL is not a valid Redis URL")?;
+    let redis_config = redis_config(config)?;
     let timeout = config.redis_command_timeout();
     let subscriber = Builder::from_config(redis_config)
         .with_performance_config(|performance| {

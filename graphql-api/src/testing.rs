@@ -519,6 +519,14 @@ impl TestRedisServer {
         server
     }
 
+    /// One standalone server on a given port (to bring Redis back where it was).
+    pub async fn standalone_on(port: u16) -> Self {
+        let mut server = Self::empty();
+        server.spawn_node_on(port, &[]);
+        server.wait_ready(&["PING"], "PONG").await;
+        server
+    }
+
     /// Three primaries forming a Redis Cluster (no replicas).
     pub async fn cluster() -> Self {
         let mut server = Self::empty();
@@ -560,7 +568,10 @@ impl TestRedisServer {
     }
 
     fn spawn_node(&mut self, extra: &[&str]) {
-        let port = free_port_pair();
+        self.spawn_node_on(free_port_pair(), extra);
+    }
+
+    fn spawn_node_on(&mut self, port: u16, extra: &[&str]) {
         let child = std::process::Command::new("redis-server")
             .args([
                 "--port",

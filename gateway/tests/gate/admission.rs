@@ -338,3 +338,48 @@ async fn a_refused_post_leaves_the_client_connection_open_for_the_next_request()
         assert!(answer.contains("connection: keep-alive"), "{answer}");
     }
 }
+
+#[tokio::test]
+async fn a_gateway_started_while_redis_is_away_lets_fans_in_once_it_returns() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(20).await;
+    let api_redis = redis(&app.redis.url).await;
+    let fan = admit(&api_redis, &app.redis.prefix, "fan-r", event, 600, 0).await;
+    // The gateway gets a Redis of its own that is down when it starts.
+    let first = graphql_api::testing::TestRedisServer::standalone().await;
+    let (port, gate_redis_url) = (first.ports[0], first.url());
+    drop(first);
+    let gateway = Gateway::start(GatewayOptions::new(
+        &[app.instance.address],
+        &gate_redis_url,
+        &app.redis.prefix,
+    ))
+    .await;
+    let (down, _) = sale_post(&gateway, event, Some(&fan.token)).await;
+
+    let _back = graphql_api::testing::TestRedisServer::standalone_on(port).await;
+    let gate_redis = redis(&gate_redis_url).await;
+    let _: () = fred::prelude::KeysInterface::set(
+        &gate_redis,
+        tokens::admission_key(&app.redis.prefix, event, &fan.jti),
+        fan.user.as_str(),
+        None,
+        None,
+        false,
+    )
+    .await
+    .expect("writing the record where the gateway looks");
+    let (status, _) = eventually(
+        Duration::from_secs(15),
+        "the gateway reconnecting to Redis",
+        || async {
+            let (status, body) = sale_post(&gateway, event, Some(&fan.token)).await;
+            (status == StatusCode::OK).then_some((status, body))
+        },
+    )
+    .await
+    .0;
+
+    assert_eq!(down, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(status, StatusCode::OK);
+}

@@ -67,3 +67,44 @@ async fn a_stopped_instance_finishes_and_releases_its_port() {
         .expect("first instance");
     assert_eq!(still_up.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn an_instance_started_while_redis_is_away_recovers_when_it_returns() {
+    let first = graphql_api::testing::TestRedisServer::standalone().await;
+    let port = first.ports[0];
+    let url = first.url();
+    drop(first);
+    let app = TestApp::spawn_with(|config| {
+        config.redis_url = url.into();
+        config.redis_command_timeout_ms = 300;
+    })
+    .await;
+    let readyz = format!("{}/readyz", app.base_url());
+    assert_eq!(
+        reqwest::get(&readyz)
+            .await
+            .expect("request")
+            .status()
+            .as_u16(),
+        503
+    );
+
+    let _back = graphql_api::testing::TestRedisServer::standalone_on(port).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let status = reqwest::get(&readyz)
+            .await
+            .expect("request")
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the instance never reconnected to Redis"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
