@@ -54,6 +54,7 @@ rb="$(redis-benchmark -q -n 200000 -c 50 -r 10000000 EVALSHA "$SHA" 9 "${KEYS[@]
 result "redis-benchmark EVALSHA join (c=50)" "$rb"
 join_api="$("${LT[@]}" max-rate --op join --target "$API" --event "$EVENT" --concurrency 64 --seconds "$SECS" --watch "$WATCH")"
 join_gw="$("${LT[@]}" max-rate --op join --target "$GW" --event "$EVENT" --concurrency 64 --seconds "$SECS" --watch "$WATCH")"
+log "max-rate join, API: $join_api"; log "max-rate join, gateway: $join_gw"
 result "joinQueue via API (c=64)" "$(json_field "['rate']" <<<"$join_api")"
 result "joinQueue via gateway (c=64)" "$(json_field "['rate']" <<<"$join_gw")"
 
@@ -73,6 +74,7 @@ SQL
 pg="$(pgbench -n -c 16 -j 2 -T "$SECS" -M prepared -f "$STACK_DIR/hold.sql" -h 127.0.0.1 -U postgres "$PGBENCH_DB" 2>&1 | grep -o 'tps = [0-9.]*' | head -1 | cut -d' ' -f3)"
 result "pgbench hold+release pairs/s (c=16)" "$pg"
 hold_api="$("${LT[@]}" max-rate --op hold --target "$API" --event "$EVENT" --concurrency 16 --hold-fans 64 --seconds "$SECS" --watch "$WATCH")"
+log "max-rate hold, API: $hold_api"
 result "lockSeats+releaseSeats pairs/s via API (c=16)" "$(json_field "['releases']/d['seconds']" <<<"$hold_api")"
 result "lockSeats attempts/s via API (c=16)" "$(json_field "['rate']" <<<"$hold_api")"
 

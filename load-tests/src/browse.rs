@@ -226,7 +226,7 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
         "disabled" => GooseCoordinatedOmissionMitigation::Disabled,
         other => bail!("unknown --co-mitigation {other:?}"),
     };
-    let configuration = GooseConfiguration::parse_args_default(&["load-tests"])
+    let configuration = GooseConfiguration::parse_args_default::<&str>(&[])
         .map_err(|error| anyhow::anyhow!("goose configuration: {error:?}"))?;
     let goose_report = dir.join("goose-report.html");
     let users = run.fans.max(1) as usize;
@@ -242,7 +242,6 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
             )
         })
         .and_then(|a| a.set_default(GooseDefault::Iterations, 1usize))
-        .and_then(|a| a.set_default(GooseDefault::RunTime, run.max_run.max(1.0) as usize))
         .and_then(|a| a.set_default(GooseDefault::CoordinatedOmissionMitigation, mitigation))
         .and_then(|a| {
             a.set_default(
@@ -253,7 +252,6 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
         .and_then(|a| a.set_default(GooseDefault::Quiet, 1usize))
         .and_then(|a| a.set_default(GooseDefault::NoPrintMetrics, true))
         .and_then(|a| a.set_default(GooseDefault::NoTelnet, true))
-        .and_then(|a| a.set_default(GooseDefault::NoWebSocket, true))
         .and_then(|a| a.set_default(GooseDefault::Timeout, run.http_timeout.to_string().as_str()))
         .map_err(|error| anyhow::anyhow!("goose: {error:?}"))?;
 
@@ -295,10 +293,19 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
         "browse: {users} visits at {}/s through goose (co-mitigation {})...",
         run.rate, args.co_mitigation
     );
-    let metrics = attack
-        .execute()
-        .await
-        .map_err(|error| anyhow::anyhow!("goose run failed: {error:?}"))?;
+    // goose refuses a run time together with iterations: bound the run here instead.
+    let bound = Duration::from_secs_f64(run.max_run.max(1.0));
+    let users_run = match tokio::time::timeout(bound, attack.execute()).await {
+        Ok(result) => {
+            result
+                .map_err(|error| anyhow::anyhow!("goose run failed: {error:?}"))?
+                .total_users
+        }
+        Err(_) => {
+            eprintln!("browse: --max-run reached; visits still going are cut off");
+            0
+        }
+    };
     let _ = done_tx.send(true);
     let (queue, processes) = sampler.await.context("the sampler")?;
     let data = recorder.take();
@@ -307,7 +314,7 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
     report.started_at = started_at.to_rfc3339();
     report.target = run.target.clone();
     report.event = event.id;
-    report.options = json!({ "browse": serde_json::to_value(&args).unwrap_or_default(), "event": event, "goose_users": metrics.total_users });
+    report.options = json!({ "browse": serde_json::to_value(&args).unwrap_or_default(), "event": event, "goose_users": users_run });
     report.queue = queue;
     report.processes = processes;
     let default_cap = i64::from(run.admission_capacity.unwrap_or(u32::MAX));
