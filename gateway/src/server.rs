@@ -104,9 +104,10 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
     Ok(server)
 }
 
-/// The API instances, checked with `GET /healthz`: one failed check takes an instance out,
-/// one passed check brings it back, so with the default 500 ms interval and timeout a dead
-/// instance leaves rotation within about a second.
+/// The API instances, checked with `GET /healthz`: two failed checks in a row take an
+/// instance out (one slow answer from a busy instance must not empty the rotation under
+/// load), one passed check brings it back; with the default 500 ms interval and timeout a
+/// dead instance (its port refuses at once) leaves rotation within about a second.
 fn balancer(config: &Config) -> Result<LoadBalancer<RoundRobin>, GatewayError> {
     let mut balancer = LoadBalancer::<RoundRobin>::try_from_iter(config.upstreams.iter())
         .map_err(|error| GatewayError::Config(format!("upstreams: {error}")))?;
@@ -120,7 +121,7 @@ fn balancer(config: &Config) -> Result<LoadBalancer<RoundRobin>, GatewayError> {
     let timeout = Duration::from_millis(config.health_check_timeout_ms);
     check.peer_template.options.connection_timeout = Some(timeout);
     check.peer_template.options.read_timeout = Some(timeout);
-    check.consecutive_failure = 1;
+    check.consecutive_failure = 2;
     check.consecutive_success = 1;
     check.health_changed_callback = Some(Box::new(HealthLog));
     balancer.set_health_check(Box::new(check));

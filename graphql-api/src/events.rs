@@ -154,19 +154,24 @@ pub async fn find_event(state: &AppState, id: &str) -> ApiResult<Arc<event::Mode
     find_event_by_id(state, event_id).await
 }
 
-/// Finds an event by numeric id through the instance's short-lived cache.
+/// Finds an event by numeric id through the instance's short-lived cache. Concurrent misses
+/// for one event share a single query (a rush asks for the same event thousands of times a
+/// second).
 pub async fn find_event_by_id(state: &AppState, event_id: i64) -> ApiResult<Arc<event::Model>> {
-    if let Some(event) = state.event_cache().get(&event_id).await {
-        return Ok(event);
-    }
-    let event = event::Entity::find_by_id(event_id)
-        .one(state.db())
-        .await
-        .context("loading an event")?
-        .ok_or_else(|| ApiError::EventNotFound(event_id.to_string()))?;
-    let event = Arc::new(event);
-    state.event_cache().insert(event_id, event.clone()).await;
-    Ok(event)
+    let db = state.db().clone();
+    let loaded = state
+        .event_cache()
+        .try_get_with(event_id, async move {
+            let found = event::Entity::find_by_id(event_id)
+                .one(&db)
+                .await
+                .context("loading an event")?;
+            Ok::<_, ApiError>(Arc::new(
+                found.ok_or_else(|| ApiError::EventNotFound(event_id.to_string()))?,
+            ))
+        })
+        .await;
+    loaded.map_err(|error: Arc<ApiError>| ApiError::clone(&error))
 }
 
 /// Keeps error messages short when a client sends a huge id.
