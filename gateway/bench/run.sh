@@ -84,14 +84,14 @@ kid, secret = keys.split(",")[0].split(":", 1)
 b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=")
 now = int(time.time())
 header = {"alg": "HS256", "typ": "JWT", "kid": kid}
-claims = {"sub": "bench-fan", "evt": event, "jti": jti, "iat": now, "exp": now + 3600,
+claims = {"sub": "00000000-0000-7000-8000-00000000be4c", "evt": event, "jti": jti, "iat": now, "exp": now + 3600,
           "cap": 4, "aud": "tickets-sale", "iss": "tickets"}
 signing = b64(json.dumps(header).encode()) + b"." + b64(json.dumps(claims).encode())
 signature = b64(hmac.new(secret.encode(), signing, hashlib.sha256).digest())
 print((signing + b"." + signature).decode())
 PY
 )"
-redis-cli set "${PREFIX}adm:{evt:$EVENT}:$JTI" bench-fan PX 3600000 > /dev/null
+redis-cli set "${PREFIX}adm:{evt:$EVENT}:$JTI" 00000000-0000-7000-8000-00000000be4c PX 3600000 > /dev/null
 
 echo "== nginx on :$NGINX_PORT (plain proxy_pass, keepalive pool 128, access log off)"
 mkdir -p "$WORK/nginx"
@@ -154,7 +154,10 @@ EOF
 status() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' "$@" \
   --data '{"query":"{ __typename }"}'; }
 [[ "$(status -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH")" == 200 ]] \
-  || { echo "the gateway refused the bench token" >&2; cat "$WORK/gateway.log" >&2; exit 1; }
+  || { echo "the gateway refused the bench token:" >&2
+       curl -s -X POST -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \
+         --data '{"query":"{ __typename }"}' "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" >&2
+       echo >&2; cat "$WORK/gateway.log" >&2; exit 1; }
 [[ "$(status "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH")" == 401 ]] \
   || { echo "the gateway did not refuse a request without a token" >&2; exit 1; }
 

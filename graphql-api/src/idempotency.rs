@@ -4,10 +4,18 @@
 //!
 //! A first attempt that fails forgets its key, so a retry runs again: only successes are
 //! remembered. A key left IN_PROGRESS by a crashed instance is taken over after a minute.
+//! Where the work is one transaction, it records the key as done inside that transaction
+//! ([`Claim::complete`]), so a crash between making a result and remembering it cannot let
+//! a retry run the work a second time.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use anyhow::Context as _;
 use chrono::{Duration, Utc};
-use sea_orm::{ConnectionTrait as _, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
@@ -102,19 +110,50 @@ pub async fn begin(
     Err(ApiError::IdempotencyInProgress)
 }
 
+/// A key this request has claimed; the work hands it to its transaction to record the result.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    user: Uuid,
+    key: String,
+    field: &'static str,
+    done: Arc<AtomicBool>,
+}
+
+impl Claim {
+    /// Records `id` as the key's result on `conn` (the work's own transaction), so both
+    /// commit together or neither does.
+    pub async fn complete(&self, conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<()> {
+        conn.execute_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "UPDATE idempotency_records SET status = 'COMPLETED', response = $3 \
+             WHERE user_id = $1 AND key = $2",
+            [
+                self.user.into(),
+                self.key.clone().into(),
+                serde_json::json!({ self.field: id }).into(),
+            ],
+        ))
+        .await
+        .context("completing an idempotency key")?;
+        self.done.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
 /// Runs `run` once per key: a replay returns the id the first success recorded under
-/// `field`; a failure forgets the key so a retry runs again.
+/// `field`; a failure forgets the key so a retry runs again. `run` should record its result
+/// with [`Claim::complete`] inside its transaction; if it did not, it is recorded after.
 pub async fn once<F, Fut>(
     state: &AppState,
     user: Uuid,
     key: &str,
     operation: &str,
     input: &Value,
-    field: &str,
+    field: &'static str,
     run: F,
 ) -> ApiResult<Uuid>
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(Claim) -> Fut,
     Fut: std::future::Future<Output = ApiResult<Uuid>>,
 {
     match begin(state, user, key, operation, input).await? {
@@ -123,27 +162,23 @@ where
             .and_then(|id| Uuid::parse_str(id).ok())
             .ok_or_else(|| anyhow::anyhow!("an idempotency record without {field}").into()),
         Begin::Fresh => {
-            let result = run().await;
+            let claim = Claim {
+                user,
+                key: key.to_owned(),
+                field,
+                done: Arc::default(),
+            };
+            let result = run(claim.clone()).await;
             match &result {
-                Ok(id) => complete(state, user, key, serde_json::json!({ field: id })).await?,
+                Ok(id) if !claim.done.load(Ordering::Acquire) => {
+                    claim.complete(state.db(), *id).await?;
+                }
+                Ok(_) => {}
                 Err(_) => forget(state, user, key).await?,
             }
             result
         }
     }
-}
-
-/// Remembers the first result.
-pub async fn complete(state: &AppState, user: Uuid, key: &str, response: Value) -> ApiResult<()> {
-    let db = state.db();
-    db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "UPDATE idempotency_records SET status = 'COMPLETED', response = $3 WHERE user_id = $1 AND key = $2",
-        [user.into(), key.into(), response.into()],
-    ))
-    .await
-    .context("completing an idempotency key")?;
-    Ok(())
 }
 
 /// Forgets a key (its request failed), so a retry runs again.

@@ -21,7 +21,7 @@ use crate::{
     error::{ApiError, ApiResult},
     events::{Event, find_event_by_id},
     holds::{Changes, end_hold, parse_uuid, sale_context},
-    idempotency::{self},
+    idempotency::{self, Claim},
     money::Money,
     payments::{Payment, PaymentView},
     seats::{Seat, live},
@@ -140,6 +140,7 @@ impl SaleBookingsMutation {
         let (state, scope, buyer) = sale_context(ctx)?;
         let hold_id = parse_uuid(&hold_id, ApiError::HoldNotFound)?;
         let input = json!({ "event": scope.event.id, "hold": hold_id });
+        let event = &scope.event;
         let id = idempotency::once(
             state,
             buyer.user_id,
@@ -147,7 +148,7 @@ impl SaleBookingsMutation {
             "createBooking",
             &input,
             "bookingId",
-            || create(state, &scope.event, buyer.user_id, hold_id),
+            |claim| async move { create(state, event, buyer.user_id, hold_id, Some(&claim)).await },
         )
         .await?;
         view_one(state, buyer.user_id, Some(scope.event.id), id).await
@@ -201,12 +202,14 @@ pub fn reference(artist: &str) -> String {
     format!("{prefix}-{code}")
 }
 
-/// Creates the booking of a live hold, or returns the hold's existing live booking.
+/// Creates the booking of a live hold, or returns the hold's existing live booking. With a
+/// `claim`, its idempotency key is recorded in the same transaction as the booking.
 pub async fn create(
     state: &AppState,
     event: &event::Model,
     user: Uuid,
     hold_id: Uuid,
+    claim: Option<&Claim>,
 ) -> ApiResult<Uuid> {
     let db = state.db();
     let backend = db.get_database_backend();
@@ -279,6 +282,9 @@ pub async fn create(
         ))
         .await
         .context("listing a booking's seats")?;
+        if let Some(claim) = claim {
+            claim.complete(&tx, id).await?;
+        }
         tx.commit().await.context("committing createBooking")?;
         return Ok(id);
     }

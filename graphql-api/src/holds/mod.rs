@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::{
     context::ContextExt as _,
     error::{ApiError, ApiResult},
-    idempotency::{self},
+    idempotency::{self, Claim},
     loaders::{EventCategories, RequestLoader},
     money::Money,
     sale::{Buyer, SaleAuth},
@@ -106,6 +106,7 @@ impl HoldsMutation {
         let (state, scope, buyer) = sale_context(ctx)?;
         let ids = parse_seat_ids(&seat_ids)?;
         let input = json!({ "event": scope.event.id, "seats": ids });
+        let (event, ids) = (&scope.event, &ids);
         let hold_id = idempotency::once(
             state,
             buyer.user_id,
@@ -113,7 +114,7 @@ impl HoldsMutation {
             "lockSeats",
             &input,
             "holdId",
-            || lock_seats(state, &scope.event, buyer, &ids),
+            |claim| async move { lock_seats(state, event, buyer, ids, Some(&claim)).await },
         )
         .await?;
         let found = load(state, scope.event.id, buyer.user_id, hold_id).await?;
@@ -247,12 +248,14 @@ fn is_transient(error: &ApiError) -> bool {
     matches!(error, ApiError::Internal(cause) if format!("{cause:#}").contains("deadlock detected"))
 }
 
-/// Holds `seat_ids` for `buyer`, all or nothing; returns the new hold's id.
+/// Holds `seat_ids` for `buyer`, all or nothing; returns the new hold's id. With a `claim`,
+/// its idempotency key is recorded in the same transaction as the hold.
 pub async fn lock_seats(
     state: &AppState,
     event: &event::Model,
     buyer: &Buyer,
     seat_ids: &[i64],
+    claim: Option<&Claim>,
 ) -> ApiResult<Uuid> {
     let requested = seat_ids.len() as i64;
     if requested > buyer.cap {
@@ -264,7 +267,7 @@ pub async fn lock_seats(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_lock(state, event, buyer, seat_ids).await {
+        match try_lock(state, event, buyer, seat_ids, claim).await {
             Err(error) if attempt < 3 && is_transient(&error) => continue,
             other => return other,
         }
@@ -276,6 +279,7 @@ async fn try_lock(
     event: &event::Model,
     buyer: &Buyer,
     seat_ids: &[i64],
+    claim: Option<&Claim>,
 ) -> ApiResult<Uuid> {
     let db = state.db();
     let backend = db.get_database_backend();
@@ -366,6 +370,9 @@ async fn try_lock(
     if held.len() != seat_ids.len() {
         tx.rollback().await.context("rolling back lockSeats")?;
         return Err(refusal(state, event.id, seat_ids).await?);
+    }
+    if let Some(claim) = claim {
+        claim.complete(&tx, hold_id).await?;
     }
     tx.commit().await.context("committing lockSeats")?;
     changes.extend(held);

@@ -285,7 +285,7 @@ impl SalePaymentsMutation {
             "confirmPayment",
             &input,
             "paymentId",
-            || {
+            |_claim| {
                 pay(
                     state,
                     scope.event.id,

@@ -8,6 +8,7 @@ mod entities_round_trip;
 mod errors;
 mod events;
 mod health;
+mod idempotency;
 mod migrations_down;
 mod queue;
 mod queue_cluster;

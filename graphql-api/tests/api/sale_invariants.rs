@@ -91,7 +91,7 @@ async fn interleaved_sale_operations_keep_every_invariant_after_every_step() {
             0 | 1 => {
                 let n = rng.random_range(1..=3);
                 let wanted: Vec<i64> = seats.choose_multiple(&mut rng, n).copied().collect();
-                if holds::lock_seats(state, &event, buyer, &wanted)
+                if holds::lock_seats(state, &event, buyer, &wanted, None)
                     .await
                     .is_ok()
                 {
@@ -129,7 +129,9 @@ async fn interleaved_sale_operations_keep_every_invariant_after_every_step() {
             }
             5 => {
                 if let Some(hold) = live_holds.first()
-                    && booking::create(state, &event, user, *hold).await.is_ok()
+                    && booking::create(state, &event, user, *hold, None)
+                        .await
+                        .is_ok()
                 {
                     *succeeded.entry("book").or_default() += 1;
                 }
