@@ -36,6 +36,8 @@ struct Inner {
     events: Cache<i64, Arc<event::Model>>,
     /// Seat layouts by event id: seats never move once seeded, so a layout is built once.
     layouts: Cache<i64, Arc<SeatLayout>>,
+    /// Seat-state strings by (event, seat-change sequence), for at most a second.
+    seat_states: Cache<(i64, i64), Arc<str>>,
 }
 
 impl AppState {
@@ -70,6 +72,13 @@ impl AppState {
                 layouts: Cache::builder()
                     .max_capacity(64)
                     .time_to_idle(Duration::from_secs(3_600))
+                    .build(),
+                // Weighed in bytes (a seat is one): 64 MiB holds a million-seat map's states
+                // many times over.
+                seat_states: Cache::builder()
+                    .max_capacity(64 << 20)
+                    .weigher(|_, states: &Arc<str>| u32::try_from(states.len()).unwrap_or(u32::MAX))
+                    .time_to_live(Duration::from_secs(1))
                     .build(),
             }),
         }
@@ -132,6 +141,10 @@ impl AppState {
 
     pub(crate) fn layout_cache(&self) -> &Cache<i64, Arc<SeatLayout>> {
         &self.inner.layouts
+    }
+
+    pub(crate) fn seat_state_cache(&self) -> &Cache<(i64, i64), Arc<str>> {
+        &self.inner.seat_states
     }
 }
 

@@ -15,6 +15,7 @@ import { HoldClock, HoldTimer } from '../components/HoldTimer';
 import { Button, ErrorNotice, LiveDot, Notice, PageLoading } from '../components/ui';
 import { AVAILABLE, HELD, SeatModel, stateFromStatus } from '../lib/seatModel';
 import { bestAvailable, leavesSingleGap, reconcile, refusalMessage, toggleSeat } from '../lib/seatSelection';
+import { SeatSequence } from '../lib/seatSequence';
 import { endsAdmission, friendlyError, type FriendlyError } from '../lib/errors';
 import { formatClock } from '../lib/countdown';
 import { formatMoney, newKey } from '../lib/format';
@@ -74,6 +75,9 @@ export function SeatsPage({ slug }: { slug: string }) {
   useNow(1000); // re-render each second for the turn countdown
   useTitle(event ? `Choose seats · ${event.artist}` : 'Choose seats');
 
+  // How far the map is in the event's seat changes: a hole means fetch it again.
+  const sequence = useRef(new SeatSequence());
+
   const cap = Math.min(admission?.seatCap ?? event?.maxSeatsPerFan ?? 6, event?.maxSeatsPerFan ?? 99);
   const eventId = event?.id ?? '';
 
@@ -84,6 +88,7 @@ export function SeatsPage({ slug }: { slug: string }) {
     const data = await sale(eventId, SeatMapDocument, {}, { retries: 4 });
     const t1 = performance.now();
     const m = new SeatModel(data.seatMap);
+    sequence.current.reset(data.seatMap.sequence);
     const t2 = performance.now();
     window.__tix = { ...window.__tix, seatMap: { seatCount: m.n, fetchMs: t1 - t0, buildMs: t2 - t1, firstDrawMs: 0, firstRenderAt: 0, mountedAt: mountedAt.current } };
     return m;
@@ -185,23 +190,34 @@ export function SeatsPage({ slug }: { slug: string }) {
     };
   }, [model, applyChanges]);
 
-  // After a reconnect, changes may have been missed: take a fresh snapshot, then replay
-  // what arrived meanwhile (per-seat versions drop anything older).
-  const resync = useCallback(async () => {
-    if (!model || !eventId) return;
-    pendingChanges.current = [];
+  // After a reconnect or a hole in the sequence, changes may have been missed: take a fresh
+  // snapshot, then replay what arrived meanwhile (per-seat versions drop anything older).
+  // `first` are changes already applied that the snapshot may predate.
+  const pendingRanges = useRef<[number, number][] | null>(null);
+  const resync = useCallback(async (first: SeatChange[] = [], firstRange?: [number, number]) => {
+    if (!model || !eventId || pendingChanges.current) return;
+    pendingChanges.current = [...first];
+    pendingRanges.current = firstRange ? [firstRange] : [];
     try {
       const data = await sale(eventId, SeatMapDocument, {});
       const s = data.seatMap.status;
       for (let i = 0; i < model.n; i++) model.status[i] = stateFromStatus(s.charAt(i) === 'A' ? 'AVAILABLE' : s.charAt(i) === 'H' ? 'HELD' : 'BOOKED');
       const replay = pendingChanges.current;
+      const ranges = pendingRanges.current ?? [];
       pendingChanges.current = null;
+      pendingRanges.current = null;
       model.version.fill(-1);
       applyChanges(replay);
+      sequence.current.reset(data.seatMap.sequence);
+      // The snapshot may be a moment older than a batch already seen: if a hole remains,
+      // look again shortly (a newer snapshot follows the next change, or within a second).
+      const holed = ranges.filter(([from, to]) => !sequence.current.accept(from, to)).length > 0;
       mapRef.current?.redraw();
       dirtyCounts.current = true;
+      if (holed) setTimeout(() => void resync(), 500);
     } catch {
       pendingChanges.current = null;
+      pendingRanges.current = null;
     }
   }, [model, eventId, applyChanges]);
 
@@ -221,7 +237,13 @@ export function SeatsPage({ slug }: { slug: string }) {
       },
       doc: SeatAvailabilityDocument,
       variables: {},
-      onData: (d) => applyChanges(d.seatAvailability.changes),
+      onData: (d) => {
+        const batch = d.seatAvailability;
+        const range: [number, number] = [batch.fromSequence, batch.toSequence];
+        applyChanges(batch.changes);
+        if (pendingRanges.current) pendingRanges.current.push(range);
+        else if (!sequence.current.accept(...range)) void resync(batch.changes, range);
+      },
       onStatus: (s) => !stopped && setLiveStatus(s),
       onReconnected: () => void resync(),
       onError: (code) => {

@@ -3,7 +3,8 @@
 //!
 //! A run is a stretch of seats with consecutive ids and numbers in one row of one section
 //! and category, each `(dx, dy)` from the last. The layout never changes once seeded, so it
-//! is built once per instance and cached; only the state string is read per request.
+//! is built once per instance and cached; the state string is read once per published
+//! change (see [`states`]).
 
 use std::sync::Arc;
 
@@ -102,22 +103,7 @@ pub async fn seat_map(state: &AppState, event_id: i64) -> ApiResult<SeatMap> {
     // Read before the states: a change in between is then both in the map and in a later
     // batch, which is harmless (batches carry each seat's version).
     let sequence = super::live::current_sequence(state, event_id).await?;
-    let db = state.db();
-    // Aggregated in Postgres: one row back instead of one per seat.
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT coalesce(string_agg(CASE \
-                 WHEN status = 'BOOKED' THEN 'B' \
-                 WHEN status = 'HELD' AND held_until > $2 THEN 'H' \
-                 ELSE 'A' END, '' ORDER BY id), '') AS status \
-             FROM seats WHERE event_id = $1",
-            [event_id.into(), Utc::now().into()],
-        ))
-        .await
-        .context("reading seat states")?
-        .context("no row from an aggregate")?;
-    let status: String = row.try_get("", "status").context("reading seat states")?;
+    let status = states(state, event_id, sequence).await?;
     Ok(SeatMap {
         event_id: ID(event_id.to_string()),
         seat_count: layout.seat_count,
@@ -125,9 +111,40 @@ pub async fn seat_map(state: &AppState, event_id: i64) -> ApiResult<SeatMap> {
         categories: layout.categories.clone(),
         sections: layout.sections.clone(),
         runs: layout.runs.clone(),
-        status,
+        status: status.to_string(),
         sequence,
     })
+}
+
+/// One character per seat, in id order. When a sale opens, thousands of fans load the map
+/// at once: they share one read per published change (and per second at most), instead of
+/// an aggregate over every seat each. Sharing is safe because a string read after the
+/// sequence was taken holds every change up to it; the second bounds staleness when a
+/// publish was lost, and an expired hold's seat, which turns free without a publish.
+async fn states(state: &AppState, event_id: i64, sequence: i64) -> ApiResult<Arc<str>> {
+    let db = state.db().clone();
+    state
+        .seat_state_cache()
+        .try_get_with((event_id, sequence), async move {
+            // Aggregated in Postgres: one row back instead of one per seat.
+            let row = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    db.get_database_backend(),
+                    "SELECT coalesce(string_agg(CASE \
+                         WHEN status = 'BOOKED' THEN 'B' \
+                         WHEN status = 'HELD' AND held_until > $2 THEN 'H' \
+                         ELSE 'A' END, '' ORDER BY id), '') AS status \
+                     FROM seats WHERE event_id = $1",
+                    [event_id.into(), Utc::now().into()],
+                ))
+                .await
+                .context("reading seat states")?
+                .context("no row from an aggregate")?;
+            let status: String = row.try_get("", "status").context("reading seat states")?;
+            Ok::<_, anyhow::Error>(Arc::<str>::from(status))
+        })
+        .await
+        .map_err(|error: Arc<anyhow::Error>| anyhow::anyhow!("{error:#}").into())
 }
 
 async fn layout(state: &AppState, event_id: i64) -> ApiResult<Arc<SeatLayout>> {

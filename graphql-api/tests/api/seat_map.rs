@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 
-use graphql_api::testing::TestApp;
+use entities::seat::SeatStatus;
+use graphql_api::{seats::live, testing::TestApp};
 use serde_json::{Value, json};
 
 use crate::support::{first_seat_ids, hold_seats, insert_user};
@@ -111,8 +112,11 @@ async fn the_seat_map_marks_held_seats_at_their_position_in_the_status_string() 
     let seats = first_seat_ids(db, event, 500).await;
     let fan = insert_user(db, "fan@example.com").await;
     let held = [seats[7], seats[250], seats[499]];
-    app.sale(event, MAP, json!({})).await; // the layout is cached before the change
+    app.sale(event, MAP, json!({})).await; // layout and states are cached before the change
     hold_seats(db, event, fan, &held, 600).await;
+    // Every real change path publishes what it committed; that is what refreshes the map.
+    let changes: Vec<_> = held.iter().map(|id| (*id, SeatStatus::Held, 1)).collect();
+    live::publish(&app.instance.state, event, &changes).await;
 
     let body = app.sale(event, MAP, json!({})).await;
     let map = &body["data"]["seatMap"];
@@ -122,5 +126,59 @@ async fn the_seat_map_marks_held_seats_at_their_position_in_the_status_string() 
     for (index, seat) in order.iter().enumerate() {
         let expected = if held.contains(seat) { 'H' } else { 'A' };
         assert_eq!(status[index], expected, "seat {seat}");
+    }
+}
+
+#[tokio::test]
+async fn fans_loading_the_map_at_once_share_one_read_of_the_seat_states() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(300).await;
+    app.sale(event, MAP, json!({})).await; // event, layout and states cached
+
+    let before = app.instance.state.queries().get();
+    let bodies =
+        futures_util::future::join_all((0..20).map(|_| app.sale(event, MAP, json!({})))).await;
+    let spent = app.instance.state.queries().get() - before;
+
+    for body in &bodies {
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(
+            body["data"]["seatMap"]["status"],
+            bodies[0]["data"]["seatMap"]["status"]
+        );
+    }
+    // One read at most (the cached one may have just expired), not twenty.
+    assert!(
+        spent <= 1,
+        "20 map loads sent {spent} statements to Postgres"
+    );
+}
+
+#[tokio::test]
+async fn a_change_that_was_never_published_still_shows_within_a_second() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(50).await;
+    let db = &app.db.connection;
+    let seats = first_seat_ids(db, event, 1).await;
+    let fan = insert_user(db, "fan@example.com").await;
+    app.sale(event, MAP, json!({})).await;
+    hold_seats(db, event, fan, &seats, 600).await; // no publish: a lost message
+
+    let held_at = |body: &Value| {
+        body["data"]["seatMap"]["status"]
+            .as_str()
+            .map(|s| s.starts_with('H'))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let body = app.sale(event, MAP, json!({})).await;
+        if held_at(&body) == Some(true) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the map stayed stale: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
