@@ -132,6 +132,10 @@ pub struct Config {
     pub access_log: bool,
     /// `human` or `json`; verbosity from `RUST_LOG` (default `info`).
     pub log_format: LogFormat,
+    /// Client networks (CIDR) that may read `/metrics`; others get a 404. The connection's
+    /// own address counts, never a forwarded-for header.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub metrics_allow: Vec<String>,
 }
 
 impl Default for Config {
@@ -168,6 +172,7 @@ impl Default for Config {
             graceful_shutdown_timeout_secs: 10,
             access_log: true,
             log_format: LogFormat::Human,
+            metrics_allow: vec!["127.0.0.0/8".into(), "::1/128".into()],
         }
     }
 }
@@ -222,7 +227,26 @@ impl Config {
         if !self.queue_path.starts_with('/') {
             return fail("`queue_path` must be a path starting with `/`");
         }
+        self.metrics_networks()?;
         Ok(())
+    }
+
+    /// [`Self::metrics_allow`] parsed; a bare address means that one address.
+    pub fn metrics_networks(&self) -> Result<Vec<ipnet::IpNet>, GatewayError> {
+        self.metrics_allow
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        GatewayError::Config(format!(
+                            "`metrics_allow`: {entry:?} is not a network like 10.0.0.0/8"
+                        ))
+                    })
+            })
+            .collect()
     }
 
     /// [`Self::redis_command_timeout_ms`] as a duration.
@@ -340,6 +364,28 @@ mod tests {
 
             // Debug output covers every field; the keys are hidden in both.
             assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn metrics_networks_take_cidrs_and_single_addresses_and_refuse_the_rest() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("GATEWAY_METRICS_ALLOW", "10.1.0.0/16, 192.0.2.7");
+
+            let config = Config::load(None).expect("config");
+            let networks = config.metrics_networks().expect("networks");
+
+            let ip = |text: &str| text.parse::<std::net::IpAddr>().expect("an address");
+            assert!(networks.iter().any(|net| net.contains(&ip("10.1.200.3"))));
+            assert!(networks.iter().any(|net| net.contains(&ip("192.0.2.7"))));
+            assert!(!networks.iter().any(|net| net.contains(&ip("192.0.2.8"))));
+            assert!(!networks.iter().any(|net| net.contains(&ip("127.0.0.1"))));
+
+            jail.set_env("GATEWAY_METRICS_ALLOW", "10.1.0.0/16, everyone");
+            let refused = Config::load(None).expect_err("a bad network");
+            assert!(refused.to_string().contains("everyone"), "{refused}");
             Ok(())
         });
     }

@@ -55,6 +55,8 @@ pub struct Settings {
     pub retries: usize,
     /// Write one access-log line per request.
     pub access_log: bool,
+    /// Client networks that may read `/metrics`.
+    pub metrics_allow: Vec<ipnet::IpNet>,
 }
 
 /// One API instance: where the balancer's backend is, and its peer, built once.
@@ -312,6 +314,16 @@ impl ProxyHttp for Gateway {
                 return Ok(true);
             }
             Route::Metrics => {
+                let allowed = client_ip(session).is_some_and(|ip| {
+                    self.settings
+                        .metrics_allow
+                        .iter()
+                        .any(|net| net.contains(&ip))
+                });
+                if !allowed {
+                    // As if there were no such page: operational data is not for the public.
+                    return self.refuse(session, ctx, Code::NotFound, None, None).await;
+                }
                 ctx.outcome = Outcome::Served;
                 self.refresh_upstream_health();
                 let body = Bytes::from(self.metrics.render());

@@ -85,6 +85,7 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
             websocket_idle_timeout: Duration::from_secs(config.websocket_idle_timeout_secs),
             retries: config.retries,
             access_log: config.access_log,
+            metrics_allow: config.metrics_networks()?,
         },
     );
     let front = Front {

@@ -77,6 +77,34 @@ async fn the_gateway_answers_its_own_health_and_prometheus_metrics() {
 }
 
 #[tokio::test]
+async fn metrics_are_only_for_the_networks_allowed_to_read_them() {
+    let app = TestApp::spawn().await;
+    // Loopback is allowed by default; here only a network the test is not in.
+    let gateway = Gateway::start(
+        GatewayOptions::new(&[app.instance.address], &app.redis.url, &app.redis.prefix)
+            .set("metrics_allow", r#"["10.0.0.0/8", "192.0.2.7"]"#),
+    )
+    .await;
+
+    let response = reqwest::get(format!("{}/metrics", gateway.url))
+        .await
+        .expect("a response");
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.expect("a JSON refusal");
+
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(code_of(&body), "NOT_FOUND", "{body}");
+    assert!(!body.to_string().contains("gateway_requests_total"));
+    assert!(
+        app.instance
+            .state
+            .requests()
+            .matching("/metrics")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn access_logs_show_requests_but_never_tokens() {
     let app = TestApp::spawn().await;
     let event = app.seed_event(20).await;
