@@ -105,7 +105,10 @@ async function main() {
   process.env.E2E_SKIP_BUILD = '1';
   process.env.E2E_VIA = process.env.E2E_VIA ?? 'api';
   const stack = await startStack({ seats: SEATS, name: 'bench' });
-  const browser = await launchBrowser();
+  const browser = await launchBrowser().catch(async (e) => {
+    await stack.stop();
+    throw e;
+  });
   const out = { date: new Date().toISOString(), via: stack.via, seats: SEATS, bundle: { initialGzip: bundle.initialGzip, totalGzip: bundle.totalGzip, totalRaw: bundle.totalRaw, files: bundle.rows } };
   try {
     const { events } = await gqlCall(`${stack.baseUrl}/graphql`, '{ events { id slug } }');

@@ -79,7 +79,12 @@ async function main() {
   const base = stack.baseUrl;
   log(`testing ${base} (${stack.via === 'gateway' ? 'through the gateway' : stack.via === 'api' ? 'straight to the API, no gateway' : 'an external system'})`);
   if (!saleLanded) log('NOTE: graphql-api/schema.sale.graphql has no lockSeats yet: the hold/checkout steps will fail until the sale mutations of docs/sale-api.md land.');
-  const browser = await launchBrowser();
+  // Without a browser there is nothing to test, but the stack must still stop, or its
+  // servers keep this process (and CI) waiting forever.
+  const browser = await launchBrowser().catch(async (e) => {
+    await stack.stop();
+    throw e;
+  });
   const run = Date.now().toString(36);
   const fanA = { name: 'Asha', email: `asha-${run}@e2e.test`, password: 'correct horse 1' };
   const fanB = { name: 'Bilal', email: `bilal-${run}@e2e.test`, password: 'correct horse 2' };
