@@ -12,6 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use entities::seat;
 use futures_util::{SinkExt as _, StreamExt as _, stream};
 use graphql_api::{
     auth::Identity,
@@ -19,6 +20,7 @@ use graphql_api::{
         self,
         store::{self, QueueKeys},
     },
+    seats::live,
     seed,
     testing::{TestApp, TestDb, TestRedis},
 };
@@ -152,6 +154,7 @@ async fn foundation() {
         size as f64 / 50_000.0
     );
     line("seatMap latency (200 sequential requests)", &latency);
+    crowd_on_the_map(&app, event, &token, map).await;
     let page = "query($after: String) { seats(first: 100, after: $after) { edges { cursor node { id section row number status category { name } } } pageInfo { hasNextPage endCursor } } }";
     let mut latency = histogram();
     let mut after: Option<String> = None;
@@ -164,6 +167,69 @@ async fn foundation() {
             .map(str::to_owned);
     }
     line("seats(first: 100) latency (200 sequential pages)", &latency);
+}
+
+/// A crowd loading the 50,000-seat map at once while seats change: fans share one states
+/// read per published change, against (nearly) every load reading its own.
+async fn crowd_on_the_map(app: &TestApp, event: i64, token: &str, map: &str) {
+    let (fans, seconds) = (32, env_or("BENCH_CROWD_SECS", 5));
+    let url = format!("{}/sale/{event}/graphql", app.base_url());
+    let state = &app.instance.state;
+    let change = |n: i64| [(n % 50_000 + 1, seat::SeatStatus::Available, n)];
+    let mut results = Vec::new();
+    for every_load_misses in [false, true] {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let statements = state.queries().get();
+        let publisher = async {
+            // About 50 changes a second, more than a seat rush's measured peak.
+            let mut n = 0;
+            while !every_load_misses && Instant::now() < deadline {
+                n += 1;
+                live::publish(state, event, &change(n)).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let loaders = futures_util::future::join_all((0..fans).map(|fan| {
+            let (url, client) = (url.clone(), reqwest::Client::new());
+            async move {
+                let mut latency = histogram();
+                let mut n = 0_i64;
+                while Instant::now() < deadline {
+                    if every_load_misses {
+                        n += 1;
+                        live::publish(state, event, &change(fan * 1_000_000 + n)).await;
+                    }
+                    let started = Instant::now();
+                    let (_, body) = post(&client, &url, Some(token), map, json!({})).await;
+                    latency.record(micros(started.elapsed())).ok();
+                    assert!(body.get("errors").is_none(), "{body}");
+                }
+                latency
+            }
+        }));
+        let ((), latencies) = tokio::join!(publisher, loaders);
+        let mut all = histogram();
+        for h in &latencies {
+            all.add(h).ok();
+        }
+        let rate = all.len() as f64 / seconds as f64;
+        let reads = state.queries().get() - statements;
+        let name = if every_load_misses {
+            "every load after a change of its own"
+        } else {
+            "changes published every 20 ms"
+        };
+        println!(
+            "  seatMap crowd, {fans} fans for {seconds} s, {name}: {rate:.0} maps/s, {reads} Postgres statements for {} maps",
+            all.len()
+        );
+        line("seatMap crowd latency", &all);
+        results.push(rate);
+    }
+    println!(
+        "  shared reads vs every load reading: {:.1}x the maps/s",
+        results[0] / results[1]
+    );
 }
 
 // ---------------------------------------------------------------------------------------
