@@ -31,6 +31,7 @@ use crate::{
     loaders::DbLoader,
     sale::{self, SaleAuth},
     schema::{PublicSchema, SaleSchema, SaleScope, public_schema, sale_schema},
+    seats,
     state::AppState,
     ws,
 };
@@ -127,11 +128,20 @@ async fn sale_graphql(
         Ok(found) => found,
         Err(error) => return refusal_for(&error),
     };
+    let (event_id, shared) = (event.id, seats::shared::shareable(&state.app, &request));
     let request = request
         .data(SaleScope { event })
         .data(auth)
         .data(DbLoader::for_request(state.app.db().clone()));
-    graphql_response(state.sale.execute(request).await)
+    match shared {
+        Some(query) => {
+            let answer =
+                seats::shared::answer(&state.app, event_id, query, state.sale.execute(request))
+                    .await;
+            json_bytes(answer.unwrap_or_else(|own| own))
+        }
+        None => graphql_response(state.sale.execute(request).await),
+    }
 }
 
 /// The event of a sale path and the buyer of the request, or why it is refused.
@@ -223,6 +233,21 @@ fn graphql_response(response: async_graphql::Response) -> Response {
     http.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     http
+}
+
+/// A GraphQL answer already written as JSON, with the headers of [`graphql_response`].
+fn json_bytes(body: Bytes) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// GET on `/graphql`: a WebSocket upgrade for subscriptions, else GraphiQL.

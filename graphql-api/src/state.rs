@@ -1,7 +1,15 @@
 //! The shared context every handler and resolver reaches: cheap to clone, `Arc` inside.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    hash::RandomState,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
+use axum::body::Bytes;
 use entities::event;
 use moka::future::Cache;
 use sea_orm::DatabaseConnection;
@@ -38,6 +46,12 @@ struct Inner {
     layouts: Cache<i64, Arc<SeatLayout>>,
     /// Seat-state strings by (event, seat-change sequence), for at most a second.
     seat_states: Cache<(i64, i64), Arc<str>>,
+    /// Whole seat-map answers by (event, sequence, query), for at most a second.
+    seat_map_answers: Cache<(i64, i64, u64), Bytes>,
+    /// Names queries in [`Self::seat_map_answers`] (keyed per process, so not guessable).
+    answer_hasher: RandomState,
+    /// Seat maps built so far (every other answer was shared).
+    seat_map_builds: AtomicU64,
 }
 
 impl AppState {
@@ -80,6 +94,13 @@ impl AppState {
                     .weigher(|_, states: &Arc<str>| u32::try_from(states.len()).unwrap_or(u32::MAX))
                     .time_to_live(Duration::from_secs(1))
                     .build(),
+                seat_map_answers: Cache::builder()
+                    .max_capacity(128 << 20)
+                    .weigher(|_, answer: &Bytes| u32::try_from(answer.len()).unwrap_or(u32::MAX))
+                    .time_to_live(Duration::from_secs(1))
+                    .build(),
+                answer_hasher: RandomState::new(),
+                seat_map_builds: AtomicU64::new(0),
             }),
         }
     }
@@ -145,6 +166,23 @@ impl AppState {
 
     pub(crate) fn seat_state_cache(&self) -> &Cache<(i64, i64), Arc<str>> {
         &self.inner.seat_states
+    }
+
+    pub(crate) fn seat_map_answers(&self) -> &Cache<(i64, i64, u64), Bytes> {
+        &self.inner.seat_map_answers
+    }
+
+    pub(crate) fn answer_hasher(&self) -> &RandomState {
+        &self.inner.answer_hasher
+    }
+
+    /// How many seat maps this instance has built; the rest of its map answers were shared.
+    pub fn seat_map_builds(&self) -> u64 {
+        self.inner.seat_map_builds.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_seat_map_build(&self) {
+        self.inner.seat_map_builds.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -99,6 +99,7 @@ pub struct SeatLayout {
 
 /// Builds an event's seat map from the cached layout and the seats' current state.
 pub async fn seat_map(state: &AppState, event_id: i64) -> ApiResult<SeatMap> {
+    state.count_seat_map_build();
     let layout = layout(state, event_id).await?;
     // Read before the states: a change in between is then both in the map and in a later
     // batch, which is harmless (batches carry each seat's version).

@@ -6,6 +6,7 @@
 
 pub mod live;
 pub mod map;
+pub mod shared;
 
 use anyhow::Context as _;
 use async_graphql::{

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{first_seat_ids, hold_seats, insert_user};
 
-const MAP: &str = "{ seatMap { eventId seatCount bounds { minX minY maxX maxY } \
+const MAP: &str = "{ seatMap { eventId seatCount sequence bounds { minX minY maxX maxY } \
     categories { id name colour } sections { name categoryId seatCount labelX labelY } \
     runs { section row categoryId firstSeatId firstNumber count x y dx dy } status } }";
 
@@ -133,11 +133,29 @@ async fn the_seat_map_marks_held_seats_at_their_position_in_the_status_string() 
 async fn fans_loading_the_map_at_once_share_one_read_of_the_seat_states() {
     let app = TestApp::spawn().await;
     let event = app.seed_event(300).await;
-    app.sale(event, MAP, json!({})).await; // event, layout and states cached
+    // With a variable the whole answer is not shared (see the next test): only the states.
+    let map = "query($on: Boolean!) { seatMap @include(if: $on) { status sequence } }";
+    let vars = || json!({ "on": true });
+    let tokens =
+        futures_util::future::join_all((0..20).map(|_| app.admit(event, uuid::Uuid::now_v7())))
+            .await;
+    app.sale(event, map, vars()).await; // event, layout and states cached
 
-    let before = app.instance.state.queries().get();
-    let bodies =
-        futures_util::future::join_all((0..20).map(|_| app.sale(event, MAP, json!({})))).await;
+    let (builds, before) = (
+        app.instance.state.seat_map_builds(),
+        app.instance.state.queries().get(),
+    );
+    let bodies = futures_util::future::join_all(
+        tokens
+            .iter()
+            .map(|token| app.sale_as(token, event, map, vars())),
+    )
+    .await;
+    assert_eq!(
+        app.instance.state.seat_map_builds() - builds,
+        20,
+        "each map was built"
+    );
     let spent = app.instance.state.queries().get() - before;
 
     for body in &bodies {
@@ -181,4 +199,71 @@ async fn a_change_that_was_never_published_still_shows_within_a_second() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn fans_asking_for_the_map_alone_at_once_share_one_answer() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(300).await;
+    let tokens =
+        futures_util::future::join_all((0..20).map(|_| app.admit(event, uuid::Uuid::now_v7())))
+            .await;
+    app.sale(event, MAP, json!({})).await;
+
+    let builds = app.instance.state.seat_map_builds();
+    let bodies = futures_util::future::join_all(
+        tokens
+            .iter()
+            .map(|token| app.sale_as(token, event, MAP, json!({}))),
+    )
+    .await;
+    let built = app.instance.state.seat_map_builds() - builds;
+
+    for body in &bodies {
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body, &bodies[0]);
+    }
+    // One build at most (the shared answer may have just expired), not twenty.
+    assert!(built <= 1, "20 map loads built {built} maps");
+}
+
+#[tokio::test]
+async fn a_shared_map_answer_still_needs_a_token_and_follows_every_published_change() {
+    let app = TestApp::spawn().await;
+    let state = &app.instance.state;
+    let event = app.seed_event(50).await;
+    let db = &app.db.connection;
+    let seats = first_seat_ids(db, event, 1).await;
+    let fan = insert_user(db, "fan@example.com").await;
+    let first = app.sale(event, MAP, json!({})).await;
+    assert!(
+        first["data"]["seatMap"]["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with('A'))
+    );
+
+    // Another fan's answer is cached; a request without a token still gets nothing.
+    let (status, anonymous) = app
+        .post_json(&format!("/sale/{event}/graphql"), &json!({ "query": MAP }))
+        .await;
+    assert_eq!(status, 401, "{anonymous}");
+    assert!(
+        anonymous.get("data").is_none_or(Value::is_null),
+        "{anonymous}"
+    );
+
+    // A published change names a new answer at once, well within the second.
+    hold_seats(db, event, fan, &seats, 600).await;
+    live::publish(state, event, &[(seats[0], SeatStatus::Held, 1)]).await;
+    let after = app.sale(event, MAP, json!({})).await;
+    assert!(
+        after["data"]["seatMap"]["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with('H')),
+        "{after}"
+    );
+    assert!(
+        after["data"]["seatMap"]["sequence"].as_i64()
+            > first["data"]["seatMap"]["sequence"].as_i64()
+    );
 }
