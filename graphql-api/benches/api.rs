@@ -369,7 +369,7 @@ async fn queue_bench() {
 }
 
 fn rand_u32() -> u32 {
-    (uuid::Uuid::new_v4().as_u128() & 0xffff_ff) as u32
+    (uuid::Uuid::new_v4().as_u128() & 0x00ff_ffff) as u32
 }
 
 fn used_memory() -> u64 {
