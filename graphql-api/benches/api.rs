@@ -169,17 +169,23 @@ async fn foundation() {
     line("seats(first: 100) latency (200 sequential pages)", &latency);
 }
 
-/// A crowd loading the 50,000-seat map at once while seats change: fans share one states
-/// read per published change, against (nearly) every load reading its own.
+/// A crowd loading the 50,000-seat map at once while seats change: fans share one answer
+/// per published change, against (nearly) every load building its own; and browsers, who
+/// ask for gzip.
 async fn crowd_on_the_map(app: &TestApp, event: i64, token: &str, map: &str) {
     let (fans, seconds) = (32, env_or("BENCH_CROWD_SECS", 5));
     let url = format!("{}/sale/{event}/graphql", app.base_url());
     let state = &app.instance.state;
     let change = |n: i64| [(n % 50_000 + 1, seat::SeatStatus::Available, n)];
     let mut results = Vec::new();
-    for every_load_misses in [false, true] {
+    let phases = [
+        ("changes published every 20 ms", false, false),
+        ("browsers asking for gzip, changes every 20 ms", false, true),
+        ("every load after a change of its own", true, false),
+    ];
+    for (name, every_load_misses, gzip) in phases {
         let deadline = Instant::now() + Duration::from_secs(seconds);
-        let statements = state.queries().get();
+        let (statements, builds) = (state.queries().get(), state.seat_map_builds());
         let publisher = async {
             // About 50 changes a second, more than a seat rush's measured peak.
             let mut n = 0;
@@ -200,7 +206,11 @@ async fn crowd_on_the_map(app: &TestApp, event: i64, token: &str, map: &str) {
                         live::publish(state, event, &change(fan * 1_000_000 + n)).await;
                     }
                     let started = Instant::now();
-                    let (_, body) = post(&client, &url, Some(token), map, json!({})).await;
+                    let body = if gzip {
+                        gzipped_post(&client, &url, token, map).await
+                    } else {
+                        post(&client, &url, Some(token), map, json!({})).await.1
+                    };
                     latency.record(micros(started.elapsed())).ok();
                     assert!(body.get("errors").is_none(), "{body}");
                 }
@@ -213,23 +223,40 @@ async fn crowd_on_the_map(app: &TestApp, event: i64, token: &str, map: &str) {
             all.add(h).ok();
         }
         let rate = all.len() as f64 / seconds as f64;
-        let reads = state.queries().get() - statements;
-        let name = if every_load_misses {
-            "every load after a change of its own"
-        } else {
-            "changes published every 20 ms"
-        };
         println!(
-            "  seatMap crowd, {fans} fans for {seconds} s, {name}: {rate:.0} maps/s, {reads} Postgres statements for {} maps",
+            "  seatMap crowd, {fans} fans for {seconds} s, {name}: {rate:.0} maps/s; {} maps built and {} Postgres statements for {} answers",
+            state.seat_map_builds() - builds,
+            state.queries().get() - statements,
             all.len()
         );
         line("seatMap crowd latency", &all);
         results.push(rate);
     }
     println!(
-        "  shared reads vs every load reading: {:.1}x the maps/s",
-        results[0] / results[1]
+        "  shared answers vs every load building its own: {:.1}x the maps/s",
+        results[0] / results[2]
     );
+}
+
+/// A browser's request: gzip asked for, the body unzipped and parsed.
+async fn gzipped_post(client: &reqwest::Client, url: &str, token: &str, query: &str) -> Value {
+    use std::io::Read as _;
+
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .header("accept-encoding", "gzip")
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let zipped = response.bytes().await.expect("body");
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..])
+        .read_to_end(&mut json)
+        .expect("gzip");
+    serde_json::from_slice(&json).expect("json")
 }
 
 // ---------------------------------------------------------------------------------------

@@ -138,7 +138,18 @@ async fn sale_graphql(
             let answer =
                 seats::shared::answer(&state.app, event_id, query, state.sale.execute(request))
                     .await;
-            json_bytes(answer.unwrap_or_else(|own| own))
+            match answer {
+                Ok(shared) if seats::shared::accepts_gzip(&headers) => {
+                    let mut response = json_bytes(shared.gzip().await);
+                    let headers = response.headers_mut();
+                    // Already compressed: the compression layer leaves it as it is.
+                    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                    response
+                }
+                Ok(shared) => json_bytes(shared.json()),
+                Err(own) => json_bytes(own),
+            }
         }
         None => graphql_response(state.sale.execute(request).await),
     }

@@ -9,14 +9,13 @@ use std::{
     time::Duration,
 };
 
-use axum::body::Bytes;
 use entities::event;
 use moka::future::Cache;
 use sea_orm::DatabaseConnection;
 
 use tokens::Keyring;
 
-use crate::seats::live::SeatHub;
+use crate::seats::{live::SeatHub, shared::SharedAnswer};
 
 use crate::{
     config::Config, db::QueryCounter, queue::hub::QueueHub, redis::Keys, seats::map::SeatLayout,
@@ -47,7 +46,7 @@ struct Inner {
     /// Seat-state strings by (event, seat-change sequence), for at most a second.
     seat_states: Cache<(i64, i64), Arc<str>>,
     /// Whole seat-map answers by (event, sequence, query), for at most a second.
-    seat_map_answers: Cache<(i64, i64, u64), Bytes>,
+    seat_map_answers: Cache<(i64, i64, u64), Arc<SharedAnswer>>,
     /// Names queries in [`Self::seat_map_answers`] (keyed per process, so not guessable).
     answer_hasher: RandomState,
     /// Seat maps built so far (every other answer was shared).
@@ -96,7 +95,11 @@ impl AppState {
                     .build(),
                 seat_map_answers: Cache::builder()
                     .max_capacity(128 << 20)
-                    .weigher(|_, answer: &Bytes| u32::try_from(answer.len()).unwrap_or(u32::MAX))
+                    // The JSON and, once asked for, a gzipped copy about a tenth its size.
+                    .weigher(|_, answer: &Arc<SharedAnswer>| {
+                        u32::try_from(answer.json().len() + answer.json().len() / 8)
+                            .unwrap_or(u32::MAX)
+                    })
                     .time_to_live(Duration::from_secs(1))
                     .build(),
                 answer_hasher: RandomState::new(),
@@ -168,7 +171,7 @@ impl AppState {
         &self.inner.seat_states
     }
 
-    pub(crate) fn seat_map_answers(&self) -> &Cache<(i64, i64, u64), Bytes> {
+    pub(crate) fn seat_map_answers(&self) -> &Cache<(i64, i64, u64), Arc<SharedAnswer>> {
         &self.inner.seat_map_answers
     }
 

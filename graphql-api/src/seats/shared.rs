@@ -8,19 +8,87 @@
 //! before), and an answer built after the sequence was read holds every change up to it
 //! (see [`super::map`]). An answer with errors is never kept: requests already waiting on
 //! that build get it too (they asked the same, at the same moment), later ones build again.
+//!
+//! Browsers ask for gzip, and compressing 270 KB costs more than copying it, so the gzipped
+//! bytes are made once per shared answer too, the first time a fan asks for them.
 
 use std::{
     future::Future,
     hash::{BuildHasher as _, Hash as _, Hasher as _},
+    io::Write as _,
+    sync::Arc,
 };
 
 use async_graphql::parser::{
     parse_query,
     types::{OperationType, Selection},
 };
-use axum::body::Bytes;
+use axum::{
+    body::Bytes,
+    http::{HeaderMap, header},
+};
+use tokio::sync::OnceCell;
 
 use crate::state::AppState;
+
+/// One answer shared by every fan who asked the same at the same sequence.
+#[derive(Debug)]
+pub struct SharedAnswer {
+    json: Bytes,
+    gzip: OnceCell<Bytes>,
+}
+
+impl SharedAnswer {
+    fn new(json: Bytes) -> Self {
+        Self {
+            json,
+            gzip: OnceCell::new(),
+        }
+    }
+
+    /// The answer as JSON.
+    pub fn json(&self) -> Bytes {
+        self.json.clone()
+    }
+
+    /// The answer gzipped: compressed by the first fan who asks, then shared.
+    pub async fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| async { gzip(&self.json) })
+            .await
+            .clone()
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Bytes {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 8),
+        flate2::Compression::default(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    Bytes::from(encoder.finish().unwrap_or_default())
+}
+
+/// Whether a client takes gzip (`Accept-Encoding`, a `q=0` refuses it).
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|parameter| {
+                parameter
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
 
 /// The only root fields a shared request may ask for.
 const SHAREABLE_ROOTS: [&str; 2] = ["seatMap", "__typename"];
@@ -75,7 +143,12 @@ pub fn asks_only_for_the_map(request: &async_graphql::Request) -> bool {
 /// This request's answer: shared with every fan asking the same at this sequence, or built
 /// by `execute` (then shared if it has no errors). `Err` holds an answer with errors,
 /// which is this request's alone.
-pub async fn answer<F>(state: &AppState, event: i64, query: u64, execute: F) -> Result<Bytes, Bytes>
+pub async fn answer<F>(
+    state: &AppState,
+    event: i64,
+    query: u64,
+    execute: F,
+) -> Result<Arc<SharedAnswer>, Bytes>
 where
     F: Future<Output = async_graphql::Response>,
 {
@@ -85,7 +158,11 @@ where
         let body = serde_json::to_vec(&response).map(Bytes::from).unwrap_or_else(|_| {
             Bytes::from_static(br#"{"errors":[{"message":"The answer could not be written.","extensions":{"code":"INTERNAL_ERROR"}}]}"#)
         });
-        if ok { Ok(body) } else { Err(body) }
+        if ok {
+            Ok(Arc::new(SharedAnswer::new(body)))
+        } else {
+            Err(body)
+        }
     };
     // Without the sequence (Redis away) the answer cannot be named: build it unshared.
     let Ok(sequence) = super::live::current_sequence(state, event).await else {
@@ -140,5 +217,36 @@ mod tests {
         let with_variables = Request::new("{ seatMap { status } }")
             .variables(Variables::from_json(serde_json::json!({ "x": 1 })));
         assert!(!asks_only_for_the_map(&with_variables));
+    }
+
+    #[test]
+    fn gzip_is_taken_unless_refused() {
+        let accepts = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_ENCODING, value.parse().expect("a header"));
+            accepts_gzip(&headers)
+        };
+        assert!(accepts("gzip"));
+        assert!(accepts("br, GZip;q=0.8, deflate"));
+        assert!(accepts("*"));
+        assert!(!accepts("br, deflate"));
+        assert!(!accepts("gzip;q=0"));
+        assert!(!accepts("identity"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn the_gzipped_answer_is_the_answer() {
+        use std::io::Read as _;
+
+        let json = Bytes::from(r#"{"data":{"seatMap":{"status":"AAAAHHBA"}}}"#.repeat(50));
+        let answer = SharedAnswer::new(json.clone());
+        let zipped = futures_util::FutureExt::now_or_never(answer.gzip()).expect("no waiting");
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&zipped[..])
+            .read_to_end(&mut unzipped)
+            .expect("gzip");
+        assert_eq!(unzipped, json);
+        assert!(zipped.len() < json.len() / 4);
     }
 }

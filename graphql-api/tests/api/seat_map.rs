@@ -267,3 +267,42 @@ async fn a_shared_map_answer_still_needs_a_token_and_follows_every_published_cha
             > first["data"]["seatMap"]["sequence"].as_i64()
     );
 }
+
+#[tokio::test]
+async fn a_browser_gets_the_shared_answer_gzipped() {
+    use std::io::Read as _;
+
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(400).await;
+    let token = app.admit(event, uuid::Uuid::now_v7()).await;
+    let plain = app.sale_as(&token, event, MAP, json!({})).await;
+    let client = reqwest::Client::new();
+    let ask = || {
+        client
+            .post(format!("{}/sale/{event}/graphql", app.base_url()))
+            .bearer_auth(&token)
+            .header("accept-encoding", "br;q=1.0, gzip;q=0.8")
+            .json(&json!({ "query": MAP }))
+            .send()
+    };
+
+    let first = ask().await.expect("a response");
+    assert_eq!(first.headers()["content-encoding"], "gzip");
+    assert_eq!(first.headers()["content-type"], "application/json");
+    let first = first.bytes().await.expect("a body");
+    let second = ask()
+        .await
+        .expect("a response")
+        .bytes()
+        .await
+        .expect("a body");
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&first[..])
+        .read_to_end(&mut unzipped)
+        .expect("gzip");
+    let unzipped: Value = serde_json::from_slice(&unzipped).expect("JSON");
+
+    assert_eq!(unzipped, plain);
+    assert_eq!(first, second, "the same compressed answer");
+    assert!(first.len() * 4 < serde_json::to_vec(&plain).expect("JSON").len());
+}
