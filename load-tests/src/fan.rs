@@ -858,17 +858,7 @@ impl Fan<'_> {
                 return;
             }
             PayPlan::Release => {
-                let _ = self
-                    .sale(
-                        admission,
-                        "releaseSeats",
-                        ops::RELEASE,
-                        json!({ "h": hold_id }),
-                        &[],
-                    )
-                    .await;
-                self.leave().await;
-                self.end("released");
+                self.give_up(admission, &hold_id, "released").await;
                 return;
             }
             _ => {}
@@ -902,21 +892,12 @@ impl Fan<'_> {
         let mut paid = self.pay(admission, &booking_id, method, first).await;
         if paid.is_none() {
             if plan == PayPlan::DeclineGiveUp || first == "success" {
-                let _ = self
-                    .sale(
-                        admission,
-                        "releaseSeats",
-                        ops::RELEASE,
-                        json!({ "h": hold_id }),
-                        &[],
-                    )
-                    .await;
-                self.leave().await;
-                self.end(if first == "success" {
+                let outcome = if first == "success" {
                     "payment_failed"
                 } else {
                     "declined_gave_up"
-                });
+                };
+                self.give_up(admission, &hold_id, outcome).await;
                 return;
             }
             self.pause(buy.think_ms).await;
@@ -941,20 +922,23 @@ impl Fan<'_> {
                 self.count("fans.booked");
                 self.end("booked");
             }
-            None => {
-                let _ = self
-                    .sale(
-                        admission,
-                        "releaseSeats",
-                        ops::RELEASE,
-                        json!({ "h": hold_id }),
-                        &[],
-                    )
-                    .await;
-                self.leave().await;
-                self.end("payment_failed");
-            }
+            None => self.give_up(admission, &hold_id, "payment_failed").await,
         }
+    }
+
+    /// Lets the hold go, leaves the line and ends the journey with `outcome`.
+    async fn give_up(&mut self, admission: &Admission, hold_id: &str, outcome: &str) {
+        let _ = self
+            .sale(
+                admission,
+                "releaseSeats",
+                ops::RELEASE,
+                json!({ "h": hold_id }),
+                &[],
+            )
+            .await;
+        self.leave().await;
+        self.end(outcome);
     }
 
     async fn pay(
