@@ -333,17 +333,7 @@ async fn queue_bench() {
     // The same script straight through fred, 64 at a time.
     let raw_event = 900_000_000 + rand_u32() as i64;
     let keys = QueueKeys::new(state.keys(), raw_event);
-    let script_keys = vec![
-        keys.wait.clone(),
-        keys.pre.clone(),
-        keys.seq.clone(),
-        keys.meta.clone(),
-        keys.adm.clone(),
-        keys.tok.clone(),
-        keys.alive.clone(),
-        keys.out.clone(),
-        keys.clock.clone(),
-    ];
+    let script_keys = keys.join_keys();
     let raw_joins = 100_000u64;
     let started = Instant::now();
     stream::iter(0..raw_joins)
@@ -380,17 +370,7 @@ async fn queue_bench() {
         sha,
         "9".into(),
     ];
-    args.extend([
-        bkeys.wait,
-        bkeys.pre,
-        bkeys.seq,
-        bkeys.meta,
-        bkeys.adm,
-        bkeys.tok,
-        bkeys.alive,
-        bkeys.out,
-        bkeys.clock,
-    ]);
+    args.extend(bkeys.join_keys());
     args.extend(["fan:__rand_int__".to_owned(), "0".to_owned()]);
     let output = Command::new("redis-benchmark")
         .args(&args)
@@ -437,17 +417,7 @@ async fn ten_million(state: &graphql_api::state::AppState) {
     let fans = env_or("BENCH_QUEUE_FANS", 10_000_000);
     let event = 800_000_000 + rand_u32() as i64;
     let keys = QueueKeys::new(state.keys(), event);
-    let script_keys = vec![
-        keys.wait.clone(),
-        keys.pre.clone(),
-        keys.seq.clone(),
-        keys.meta.clone(),
-        keys.adm.clone(),
-        keys.tok.clone(),
-        keys.alive.clone(),
-        keys.out.clone(),
-        keys.clock.clone(),
-    ];
+    let script_keys = keys.join_keys();
     let before = used_memory();
     let started = Instant::now();
     stream::iter(0..fans)

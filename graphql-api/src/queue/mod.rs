@@ -394,10 +394,7 @@ pub async fn join(
     let reply: Vec<String> = store::run(
         state.redis(),
         &store::JOIN,
-        vec![
-            keys.wait, keys.pre, keys.seq, keys.meta, keys.adm, keys.tok, keys.alive, keys.out,
-            keys.clock,
-        ],
+        keys.join_keys(),
         vec![
             identity.fan_key(),
             event.sale_opens_at.timestamp_millis().to_string(),

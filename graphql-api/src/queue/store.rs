@@ -66,6 +66,23 @@ impl QueueKeys {
             admission_prefix: tokens::admission_key(keys.prefix(), event, ""),
         }
     }
+
+    /// The keys of [`JOIN`], in its order.
+    pub fn join_keys(&self) -> Vec<String> {
+        [
+            &self.wait,
+            &self.pre,
+            &self.seq,
+            &self.meta,
+            &self.adm,
+            &self.tok,
+            &self.alive,
+            &self.out,
+            &self.clock,
+        ]
+        .map(String::clone)
+        .to_vec()
+    }
 }
 
 /// The current milliseconds from Redis's clock: every instance shares it.
