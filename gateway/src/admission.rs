@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use tokens::{Keyring, TokenError};
+use tokens::{AdmissionClaims, Keyring, TokenError};
 
 use crate::{error::Code, routes::Route};
 
@@ -63,6 +63,29 @@ pub struct RequestFacts<'a> {
     pub gate: GateState,
 }
 
+/// Checks an admission token's signature and time: the [`Keyring`] itself, or
+/// [`crate::verified::VerifiedTokens`], which remembers signatures already checked.
+pub trait VerifyAdmission {
+    /// The token's claims if it is genuine, unexpired at `now` and for `event`.
+    fn verify_admission(
+        &self,
+        token: &str,
+        now: i64,
+        event: i64,
+    ) -> Result<Arc<AdmissionClaims>, TokenError>;
+}
+
+impl VerifyAdmission for Keyring {
+    fn verify_admission(
+        &self,
+        token: &str,
+        now: i64,
+        event: i64,
+    ) -> Result<Arc<AdmissionClaims>, TokenError> {
+        Keyring::verify_admission(self, token, now, Some(event)).map(Arc::new)
+    }
+}
+
 /// A verified admission: who may buy for which event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Admission {
@@ -96,7 +119,7 @@ pub enum Decision {
 /// Decides whether a request may pass, at `now` (seconds since the epoch).
 pub fn check(
     facts: &RequestFacts<'_>,
-    keyring: &Keyring,
+    verifier: &dyn VerifyAdmission,
     now: i64,
     records: &dyn RecordLookup,
 ) -> Decision {
@@ -113,14 +136,14 @@ pub fn check(
     let Some(token) = facts.token else {
         return Decision::Refuse(Code::QueueTokenRequired);
     };
-    let claims = match keyring.verify_admission(token, now, Some(event)) {
+    let claims = match verifier.verify_admission(token, now, event) {
         Ok(claims) => claims,
         Err(error) => return Decision::Refuse(code_of(&error)),
     };
     match records.lookup(event, &claims.jti) {
         None => Decision::Lookup {
             event,
-            jti: claims.jti,
+            jti: claims.jti.clone(),
         },
         Some(RecordState::Unavailable) => Decision::Refuse(Code::GateUnavailable),
         Some(RecordState::Missing) => Decision::Refuse(Code::TokenRevoked),
@@ -129,9 +152,9 @@ pub fn check(
             Decision::Refuse(Code::TokenRevoked)
         }
         Some(RecordState::Live(_)) => Decision::Admit(Admission {
-            user: claims.sub,
+            user: claims.sub.clone(),
             event,
-            jti: claims.jti,
+            jti: claims.jti.clone(),
         }),
     }
 }

@@ -74,6 +74,9 @@ pub struct Config {
     pub upstreams: Vec<String>,
     /// Worker threads of the proxy (1 used the least CPU per request on 2 cores).
     pub threads: usize,
+    /// Let worker threads take each other's tasks (Tokio's multi-thread scheduler); off,
+    /// each thread runs its own single-thread scheduler.
+    pub work_stealing: bool,
     /// Redis holding admission records and gate switches.
     pub redis_url: Secret,
     /// Prefix of every Redis key: must equal the API's `REDIS_KEY_PREFIX`.
@@ -89,6 +92,9 @@ pub struct Config {
     pub token_cache_ttl_ms: u64,
     /// Most token records cached.
     pub token_cache_capacity: u64,
+    /// Most admission tokens remembered as correctly signed, so a fan's later requests skip
+    /// the signature check (expiry and event are still checked each time); 0 turns it off.
+    pub verified_token_cache_capacity: u64,
     /// How long an event's gate on/off switch is trusted in process.
     pub gate_cache_ttl_ms: u64,
     /// Requests per second one client IP may make on public routes (0: no limit).
@@ -144,6 +150,7 @@ impl Default for Config {
             listen: "127.0.0.1:8000".into(),
             upstreams: vec!["127.0.0.1:8080".into()],
             threads: 1,
+            work_stealing: true,
             redis_url: "redis://127.0.0.1:6379/0".into(),
             redis_key_prefix: "tix:".into(),
             redis_command_timeout_ms: 250,
@@ -151,6 +158,7 @@ impl Default for Config {
             queue_path: "/graphql".into(),
             token_cache_ttl_ms: 1_000,
             token_cache_capacity: 1_000_000,
+            verified_token_cache_capacity: 100_000,
             gate_cache_ttl_ms: 1_000,
             public_rate_per_sec: 50,
             public_burst: 100,

@@ -4,6 +4,7 @@
 //! - [`config`]: the TOML file and environment overrides.
 //! - [`routes`]: what a request is, from its path and headers (route kind, event, token).
 //! - [`admission`]: the gate's decision, a pure function.
+//! - [`verified`]: admission tokens whose signature was already checked.
 //! - [`store`]: admission records and gate switches in Redis, behind short caches.
 //! - [`limits`]: per-IP and per-fan rate limits.
 //! - [`metrics`]: Prometheus counters and histograms for `/metrics`.
@@ -22,3 +23,4 @@ pub mod routes;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod verified;

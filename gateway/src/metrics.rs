@@ -69,6 +69,10 @@ pub struct Metrics {
     pub token_cache_hits: IntCounter,
     /// Admission-record lookups that had to go to Redis.
     pub token_cache_misses: IntCounter,
+    /// Admission tokens whose signature was already checked (see [`crate::verified`]).
+    pub verified_token_hits: IntCounter,
+    /// Admission tokens whose signature had to be checked.
+    pub verified_token_misses: IntCounter,
     /// Redis reads that failed or timed out (each failed a sale request closed).
     pub redis_errors: IntCounter,
     /// Client connections open now.
@@ -124,6 +128,14 @@ impl Metrics {
             "gateway_token_cache_misses_total",
             "Admission-record lookups that went to Redis.",
         )?;
+        let verified_token_hits = counter(
+            "gateway_verified_token_hits_total",
+            "Admission tokens whose signature had already been checked (remembered).",
+        )?;
+        let verified_token_misses = counter(
+            "gateway_verified_token_misses_total",
+            "Admission tokens whose signature was checked (first use, or refused).",
+        )?;
         let redis_errors = counter(
             "gateway_redis_errors_total",
             "Redis reads that failed or timed out (the sale request failed closed).",
@@ -176,6 +188,8 @@ impl Metrics {
             }),
             token_cache_hits,
             token_cache_misses,
+            verified_token_hits,
+            verified_token_misses,
             redis_errors,
             connections_active,
             connections_refused,

@@ -24,7 +24,6 @@ use pingora::{
     protocols::l4::socket::SocketAddr,
     proxy::{FailToProxy, ProxyHttp, Session},
 };
-use tokens::Keyring;
 
 use crate::{
     admission::{self, Admission, Decision, Fetched, RequestFacts},
@@ -33,6 +32,7 @@ use crate::{
     metrics::{Metrics, Outcome},
     routes::{self, Route},
     store::Store,
+    verified::VerifiedTokens,
 };
 
 /// How long a refused request's unread body may take to drain before the connection closes.
@@ -69,7 +69,7 @@ struct Upstream {
 
 /// The edge gate.
 pub struct Gateway {
-    keyring: Keyring,
+    verifier: VerifiedTokens,
     store: Store,
     limits: Limits,
     metrics: Metrics,
@@ -97,7 +97,7 @@ impl Gateway {
     /// A gateway over these parts; `upstream_peer` builds each instance's peer from
     /// `peer_template` (timeouts and pool settings).
     pub fn new(
-        keyring: Keyring,
+        verifier: VerifiedTokens,
         store: Store,
         limits: Limits,
         metrics: Metrics,
@@ -121,7 +121,7 @@ impl Gateway {
             })
             .collect();
         Self {
-            keyring,
+            verifier,
             store,
             limits,
             metrics,
@@ -150,7 +150,7 @@ impl Gateway {
                 token: token_of(session.req_header()),
                 gate,
             };
-            admission::check(&facts, &self.keyring, now, &self.store)
+            admission::check(&facts, &self.verifier, now, &self.store)
         };
         let Decision::Lookup { event, jti } = first else {
             return first;
@@ -161,7 +161,7 @@ impl Gateway {
             token: token_of(session.req_header()),
             gate,
         };
-        admission::check(&facts, &self.keyring, now, &Fetched(record))
+        admission::check(&facts, &self.verifier, now, &Fetched(record))
     }
 
     async fn refuse(

@@ -27,6 +27,7 @@ use crate::{
     metrics::Metrics,
     proxy::{Gateway, Settings},
     store::Store,
+    verified::VerifiedTokens,
 };
 
 /// Builds the server; [`Server::run`] then serves until SIGTERM (graceful) or SIGINT.
@@ -46,6 +47,7 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
 
     let mut conf = ServerConf {
         threads: config.threads,
+        work_stealing: config.work_stealing,
         grace_period_seconds: Some(config.grace_period_secs),
         graceful_shutdown_timeout_seconds: Some(config.graceful_shutdown_timeout_secs),
         upstream_keepalive_pool_size: config.upstream_keepalive_pool,
@@ -71,7 +73,11 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
     // before the API does and never writes into one the API just closed.
     peer_options.idle_timeout = Some(Duration::from_secs(30));
     let gateway = Gateway::new(
-        keyring,
+        VerifiedTokens::new(
+            keyring,
+            config.verified_token_cache_capacity,
+            metrics.clone(),
+        ),
         store,
         limits.clone(),
         metrics.clone(),

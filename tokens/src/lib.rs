@@ -235,19 +235,16 @@ impl Keyring {
         now: i64,
         event: Option<i64>,
     ) -> Result<AdmissionClaims, TokenError> {
-        let claims: AdmissionClaims = self.verify(token, ADMISSION_AUDIENCE)?;
-        if claims.exp <= now {
-            return Err(TokenError::Expired);
-        }
-        if let Some(expected) = event
-            && claims.evt != expected
-        {
-            return Err(TokenError::WrongEvent {
-                expected,
-                actual: claims.evt,
-            });
-        }
+        let claims = self.verify_admission_signature(token)?;
+        claims.check_at(now, event)?;
         Ok(claims)
+    }
+
+    /// The half of [`Self::verify_admission`] that never changes for a given token string
+    /// (format, key, signature, audience, issuer), so its answer may be remembered; the
+    /// caller must still call [`AdmissionClaims::check_at`] on every use.
+    pub fn verify_admission_signature(&self, token: &str) -> Result<AdmissionClaims, TokenError> {
+        self.verify(token, ADMISSION_AUDIENCE)
     }
 
     /// Verifies an access token at `now` (seconds).
@@ -261,6 +258,23 @@ impl Keyring {
 }
 
 impl AdmissionClaims {
+    /// The time-dependent half of verification: not expired at `now`, and for `event` when
+    /// given.
+    pub fn check_at(&self, now: i64, event: Option<i64>) -> Result<(), TokenError> {
+        if self.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        if let Some(expected) = event
+            && self.evt != expected
+        {
+            return Err(TokenError::WrongEvent {
+                expected,
+                actual: self.evt,
+            });
+        }
+        Ok(())
+    }
+
     /// Claims for a fan admitted to `event` at `now` for `ttl_secs`.
     pub fn new(user: &str, event: i64, jti: &str, now: i64, ttl_secs: i64, cap: u32) -> Self {
         Self {

@@ -59,6 +59,10 @@ async fn the_gateway_answers_its_own_health_and_prometheus_metrics() {
         "gateway_requests_total{outcome=\"QUEUE_TOKEN_REQUIRED\",route=\"sale\"} 1",
         "gateway_token_cache_misses_total 1",
         "gateway_token_cache_hits_total 2",
+        // One signature check: the first request's second look (after its record was
+        // fetched) and the later requests find the token already verified.
+        "gateway_verified_token_misses_total 1",
+        "gateway_verified_token_hits_total 3",
         &format!(
             "gateway_upstream_healthy{{upstream=\"{}\"}} 1",
             app.instance.address
