@@ -4,17 +4,30 @@
 # valid admission token, and through the gateway refused (no token). Prints req/s, p50/p99,
 # proxy CPU per request, and the ratios gateway/nginx and gateway/direct.
 #
-# Loopback only, bounded time (~1.5 minutes of load after the build). Needs wrk, nginx,
+# Two kinds of load, each in several rounds that take turns (direct, nginx, gateway,
+# refused, ...), so a slow spell of a shared machine hits every target alike; the ratios
+# are taken within each round, and the medians over rounds are printed:
+# - saturating: every connection sends its next request as soon as the answer arrives
+#   (requests/s is the capacity of the path);
+# - paced: every connection waits PACED_DELAY_MS between requests, the same offered rate
+#   through nginx and through the gateway, well under both capacities (the latency a fan
+#   feels on a busy but not overloaded proxy).
+#
+# Loopback only, bounded time (about 2 minutes of load after the build). Needs wrk, nginx,
 # redis-cli, psql, curl, python3, Postgres on 127.0.0.1:5432 and Redis on 127.0.0.1:6379.
 #
-# Environment: DURATION (seconds per measurement, default 10), CONNECTIONS (default 64),
-# THREADS (wrk threads, default 2), GATEWAY_THREADS (default 1), SKIP_BUILD=1 (use the
-# existing release binaries), CARGO_TARGET_DIR (default ./target).
+# Environment: ROUNDS (default 3), DURATION (seconds per measurement, default 5),
+# CONNECTIONS (default 64), THREADS (wrk threads, default 2), PACED_DELAY_MS (default 20:
+# about 3,000 requests/s with 64 connections), GATEWAY_THREADS (default 1), SKIP_BUILD=1
+# (use the existing release binaries), CARGO_TARGET_DIR (default ./target). Any other
+# gateway setting can be passed as GATEWAY_<KEY>, e.g. GATEWAY_WORK_STEALING=false.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
-DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-5}"
+PACED_DELAY_MS="${PACED_DELAY_MS:-20}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 GATEWAY_THREADS="${GATEWAY_THREADS:-1}"
@@ -163,17 +176,20 @@ status() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: appl
 
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
-measure() { # name url script proxy-pids...
-  local name="$1" url="$2" script="$3"; shift 3
+cp "$WORK/with-token.lua" "$WORK/paced.lua"
+echo "function delay() return $PACED_DELAY_MS end" >> "$WORK/paced.lua"
+
+measure() { # round name url script proxy-pids...
+  local round="$1" name="$2" url="$3" script="$4"; shift 4
   local proxy_pids=("$@")
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$script" "$url" > /dev/null # warm-up
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$script" "$url" > /dev/null # warm-up
   local before=0 after=0
   ((${#proxy_pids[@]})) && before="$(cpu_ticks "${proxy_pids[@]}")"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$url" > "$WORK/$name.txt"
   ((${#proxy_pids[@]})) && after="$(cpu_ticks "${proxy_pids[@]}")"
-  python3 - "$WORK/$name.txt" "$name" "$((after - before))" "$(getconf CLK_TCK)" >> "$RESULTS" <<'PY'
+  python3 - "$WORK/$name.txt" "$round" "$name" "$((after - before))" "$(getconf CLK_TCK)" >> "$RESULTS" <<'PY'
 import re, sys
-text, name, ticks, hz = open(sys.argv[1]).read(), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+text, round_, name, ticks, hz = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 def ms(label):
     m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
     value, unit = float(m.group(1)), m.group(2)
@@ -181,44 +197,85 @@ def ms(label):
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 total = int(re.search(r"(\d+) requests in", text).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+failed = sum(int(n) for n in errors.groups()) if errors else 0
 cpu_us = ticks / hz * 1e6 / total if ticks else 0.0
-print(f"{name}\t{rps:.0f}\t{ms('50'):.2f}\t{ms('99'):.2f}\t{cpu_us:.1f}\t{non2xx.group(1) if non2xx else 0}\t{total}")
+print(f"{round_}\t{name}\t{rps:.0f}\t{ms('50'):.3f}\t{ms('99'):.3f}\t{cpu_us:.1f}\t{non2xx.group(1) if non2xx else 0}\t{total}\t{failed}")
 PY
-  echo "   $(tail -1 "$RESULTS" | cut -f1-4)"
+  printf '   round %s %-14s %s\n' "$round" "$name" "$(tail -1 "$RESULTS" | cut -f3-5 | tr '\t' ' ')"
 }
 
 NGINX_ALL=("$NGINX_PID" $(pgrep -P "$NGINX_PID" || true))
-echo "== measuring: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, POST $SALE_PATH { __typename }"
-measure direct "http://127.0.0.1:$API_PORT$SALE_PATH" "$WORK/with-token.lua"
-measure nginx "http://127.0.0.1:$NGINX_PORT$SALE_PATH" "$WORK/with-token.lua" "${NGINX_ALL[@]}"
-measure gateway "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" "$WORK/with-token.lua" "$GATEWAY_PID"
-measure refused "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" "$WORK/no-token.lua" "$GATEWAY_PID"
-# Gateway metrics after the runs: the token cache should answer nearly every lookup.
+echo "== measuring: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (1 s warm-up each)," \
+  "POST $SALE_PATH { __typename }; paced: ${PACED_DELAY_MS} ms between a connection's requests"
+echo "   (columns: req/s, p50 ms, p99 ms)"
+for round in $(seq 1 "$ROUNDS"); do
+  measure "$round" direct "http://127.0.0.1:$API_PORT$SALE_PATH" "$WORK/with-token.lua"
+  measure "$round" nginx "http://127.0.0.1:$NGINX_PORT$SALE_PATH" "$WORK/with-token.lua" "${NGINX_ALL[@]}"
+  measure "$round" gateway "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" "$WORK/with-token.lua" "$GATEWAY_PID"
+  measure "$round" refused "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" "$WORK/no-token.lua" "$GATEWAY_PID"
+  measure "$round" paced-nginx "http://127.0.0.1:$NGINX_PORT$SALE_PATH" "$WORK/paced.lua" "${NGINX_ALL[@]}"
+  measure "$round" paced-gateway "http://127.0.0.1:$GATEWAY_PORT$SALE_PATH" "$WORK/paced.lua" "$GATEWAY_PID"
+done
+# Gateway metrics after the runs: the caches should answer nearly every lookup.
 curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" > "$WORK/metrics.txt"
-HIT_RATIO="$(awk '/^gateway_token_cache_hit_ratio /{print $2}' "$WORK/metrics.txt")"
+metric() { awk -v name="$1" '$1 == name {print $2}' "$WORK/metrics.txt"; }
+RECORD_HITS="$(metric gateway_token_cache_hit_ratio)"
+VERIFIED_HITS="$(metric gateway_verified_token_hits_total)"
+VERIFIED_MISSES="$(metric gateway_verified_token_misses_total)"
 echo "== gateway outcomes (warm-ups included)"
 awk '/^gateway_(requests_total|redis_errors_total)/ && $2 > 0 {print "   " $0}' "$WORK/metrics.txt"
 
-python3 - "$RESULTS" "$HIT_RATIO" <<'PY'
-import sys
-rows = {line.split("\t")[0]: line.rstrip("\n").split("\t") for line in open(sys.argv[1])}
+python3 - "$RESULTS" "$RECORD_HITS" "${VERIFIED_HITS:-0}" "${VERIFIED_MISSES:-0}" <<'PY'
+import statistics, sys
+from collections import defaultdict
+rows = defaultdict(dict)  # round -> name -> fields
+for line in open(sys.argv[1]):
+    round_, name, rps, p50, p99, cpu, non2xx, total, failed = line.rstrip("\n").split("\t")
+    rows[round_][name] = dict(rps=float(rps), p50=float(p50), p99=float(p99), cpu=float(cpu),
+                              non2xx=int(non2xx), total=int(total), failed=int(failed))
+rounds = sorted(rows)
+median = statistics.median
+def col(name, field):
+    return [rows[r][name][field] for r in rounds]
 labels = {
     "direct": "direct to the API",
     "nginx": "through nginx (proxy_pass)",
     "gateway": "through the gateway, valid token",
     "refused": "through the gateway, no token (401)",
+    "paced-nginx": "paced, through nginx",
+    "paced-gateway": "paced, through the gateway",
 }
 print()
-print("| target | req/s | p50 | p99 | proxy CPU per request | non-2xx |")
-print("|---|---|---|---|---|---|")
-for key, label in labels.items():
-    name, rps, p50, p99, cpu, non2xx, total = rows[key]
-    cpu_cell = f"{cpu} us" if float(cpu) > 0 else "-"
-    print(f"| {label} | {int(rps):,} | {p50} ms | {p99} ms | {cpu_cell} | {int(non2xx):,} of {int(total):,} |")
-rps = {key: float(rows[key][1]) for key in rows}
+print(f"Medians over {len(rounds)} rounds:")
 print()
-print(f"gateway/nginx req/s: {rps['gateway'] / rps['nginx']:.2f}x")
-print(f"gateway/direct req/s: {rps['gateway'] / rps['direct']:.2f}x")
-print(f"refused/gateway req/s: {rps['refused'] / rps['gateway']:.2f}x")
-print(f"token cache hit ratio: {float(sys.argv[2] or 0):.4f}")
+print("| target | req/s | p50 | p99 | proxy CPU per request | non-2xx | socket errors |")
+print("|---|---|---|---|---|---|---|")
+for key, label in labels.items():
+    cpu = median(col(key, "cpu"))
+    cpu_cell = f"{cpu:.1f} us" if cpu > 0 else "-"
+    print(f"| {label} | {median(col(key, 'rps')):,.0f} | {median(col(key, 'p50')):.2f} ms "
+          f"| {median(col(key, 'p99')):.2f} ms | {cpu_cell} | {sum(col(key, 'non2xx')):,} of "
+          f"{sum(col(key, 'total')):,} | {sum(col(key, 'failed')):,} |")
+def ratio(a, b, field="rps"):
+    values = [rows[r][a][field] / rows[r][b][field] for r in rounds]
+    return median(values), min(values), max(values)
+print()
+for text, (a, b, field) in {
+    "gateway/nginx req/s": ("gateway", "nginx", "rps"),
+    "gateway/direct req/s": ("gateway", "direct", "rps"),
+    "refused/gateway req/s": ("refused", "gateway", "rps"),
+    "gateway/nginx proxy CPU per request": ("gateway", "nginx", "cpu"),
+}.items():
+    mid, low, high = ratio(a, b, field)
+    print(f"{text}: {mid:.2f}x (rounds {low:.2f}-{high:.2f})")
+added = [rows[r]["paced-gateway"][q] - rows[r]["paced-nginx"][q] for r in rounds for q in ("p50",)]
+added99 = [rows[r]["paced-gateway"]["p99"] - rows[r]["paced-nginx"]["p99"] for r in rounds]
+print(f"paced, gateway minus nginx latency: p50 {median(added) * 1000:+.0f} us, "
+      f"p99 {median(added99) * 1000:+.0f} us (at {median(col('paced-nginx', 'rps')):,.0f} "
+      f"vs {median(col('paced-gateway', 'rps')):,.0f} req/s)")
+print(f"token-record cache hit ratio: {float(sys.argv[2] or 0):.4f}")
+hits, misses = float(sys.argv[3]), float(sys.argv[4])
+if hits + misses > 0:
+    print(f"verified-token cache hit ratio: {hits / (hits + misses):.4f}")
 PY
