@@ -23,7 +23,7 @@ use crate::{
     booking::{Booking, view_one},
     error::{ApiError, ApiResult},
     holds::{Changes, parse_uuid, sale_context},
-    idempotency::{self},
+    idempotency::{self, Claim},
     money::Money,
     queue,
     seats::live,
@@ -278,6 +278,7 @@ impl SalePaymentsMutation {
         let (state, scope, buyer) = sale_context(ctx)?;
         let booking_id = parse_uuid(&booking_id, ApiError::BookingNotFound)?;
         let input = json!({ "booking": booking_id, "method": method.db(), "details": details });
+        let details = &details;
         let payment_id = idempotency::once(
             state,
             buyer.user_id,
@@ -285,15 +286,17 @@ impl SalePaymentsMutation {
             "confirmPayment",
             &input,
             "paymentId",
-            |_claim| {
+            |claim| async move {
                 pay(
                     state,
                     scope.event.id,
                     buyer.user_id,
                     booking_id,
                     method,
-                    &details,
+                    details,
+                    Some(&claim),
                 )
+                .await
             },
         )
         .await?;
@@ -308,7 +311,9 @@ impl SalePaymentsMutation {
     }
 }
 
-/// Validates, records, asks the provider and settles; returns the payment id.
+/// Validates, records, asks the provider and settles; returns the payment id. With a
+/// `claim`, an approved payment's id is recorded under its idempotency key in the
+/// transaction that confirms the booking.
 pub async fn pay(
     state: &AppState,
     event: i64,
@@ -316,6 +321,7 @@ pub async fn pay(
     booking_id: Uuid,
     method: PaymentMethod,
     details: &PaymentDetailsInput,
+    claim: Option<&Claim>,
 ) -> ApiResult<Uuid> {
     let found = crate::booking::load(state, user, Some(event), booking_id).await?;
     payable(&found)?;
@@ -328,7 +334,7 @@ pub async fn pay(
         }
         other => other,
     };
-    settle(state, payment_id, &outcome).await?;
+    settle(state, payment_id, &outcome, claim).await?;
     Ok(payment_id)
 }
 
@@ -364,8 +370,15 @@ pub async fn start(
 /// Applies a provider's answer to a PENDING payment, in one transaction. Declines and
 /// timeouts leave the booking PAYMENT_FAILED (retry allowed) and return their error; an
 /// approval confirms the booking, unless it can no longer be confirmed (paid already, hold
-/// run out), in which case the authorization is voided and the reason returned.
-pub async fn settle(state: &AppState, payment_id: Uuid, outcome: &Outcome) -> ApiResult<()> {
+/// run out), in which case the authorization is voided and the reason returned. A `claim`
+/// (the direct answer's idempotency key; webhooks have none) commits with the confirmation,
+/// so a crash right after it cannot leave a retry answering ALREADY_PAID.
+pub async fn settle(
+    state: &AppState,
+    payment_id: Uuid,
+    outcome: &Outcome,
+    claim: Option<&Claim>,
+) -> ApiResult<()> {
     let db = state.db();
     let backend = db.get_database_backend();
     let tx = db.begin().await.context("starting to settle a payment")?;
@@ -523,6 +536,9 @@ pub async fn settle(state: &AppState, payment_id: Uuid, outcome: &Outcome) -> Ap
     ))
     .await
     .context("capturing")?;
+    if let Some(claim) = claim {
+        claim.complete(&tx, payment_id).await?;
+    }
     tx.commit().await.context("committing a payment")?;
     live::publish(state, event, &changes).await;
     // The fan bought: their admission ends and the next fan gets the slot.

@@ -180,7 +180,7 @@ async fn apply(state: &AppState, notice: &Notice) -> Result<&'static str, ApiErr
         };
     }
     let payment = start(state, &found, method).await?;
-    match settle(state, payment, &outcome).await {
+    match settle(state, payment, &outcome, None).await {
         Ok(()) => Ok("applied"),
         // A decline or a void is the notice applied, not a failure of the endpoint.
         Err(ApiError::PaymentDeclined(_)) => Ok("applied"),

@@ -1,7 +1,13 @@
-//! A key and the result it names commit together: the moment a hold or booking exists, its
-//! key already answers with it, so no crash in between can let a retry make a second one.
+//! A key and the result it names commit together: the moment a hold, booking or approved
+//! payment exists, its key already answers with it, so no crash in between can let a retry
+//! make a second one (or, for a payment, answer ALREADY_PAID instead of the payment).
 
-use graphql_api::{booking, holds, idempotency, sale::Buyer, testing::TestApp};
+use graphql_api::{
+    booking, holds, idempotency,
+    payments::{self, CardInput, PaymentDetailsInput, PaymentMethod},
+    sale::Buyer,
+    testing::TestApp,
+};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 use serde_json::json;
 use uuid::Uuid;
@@ -27,7 +33,7 @@ async fn record(db: &DatabaseConnection, user: Uuid, key: &str) -> (String, serd
 }
 
 #[tokio::test]
-async fn a_hold_and_a_booking_are_recorded_under_their_key_in_their_own_transaction() {
+async fn a_hold_a_booking_and_a_payment_are_recorded_under_their_key_in_their_own_transaction() {
     let app = TestApp::spawn().await;
     let state = &app.instance.state;
     let db = &app.db.connection;
@@ -96,6 +102,58 @@ async fn a_hold_and_a_booking_are_recorded_under_their_key_in_their_own_transact
     .await
     .expect("a replay");
     assert_eq!(replayed, made);
+
+    let details = &PaymentDetailsInput {
+        card: Some(CardInput {
+            number: "4111111111111111".into(),
+            expiry_month: 12,
+            expiry_year: 2035,
+            cvv: "123".into(),
+            holder_name: "Fan".into(),
+        }),
+        upi: None,
+        net_banking: None,
+    };
+    let input = json!({ "booking": made, "method": "CARD" });
+    let paid = idempotency::once(
+        state,
+        buyer.user_id,
+        "payment-key",
+        "confirmPayment",
+        &input,
+        "paymentId",
+        |claim| async move {
+            let id = payments::pay(
+                state,
+                event_id,
+                buyer.user_id,
+                made,
+                PaymentMethod::Card,
+                details,
+                Some(&claim),
+            )
+            .await?;
+            // The booking is confirmed and the key already names this payment.
+            let (status, response) = record(db, buyer.user_id, "payment-key").await;
+            assert_eq!(status, "COMPLETED");
+            assert_eq!(response["paymentId"], json!(id));
+            Ok(id)
+        },
+    )
+    .await
+    .expect("a payment");
+    let replayed = idempotency::once(
+        state,
+        buyer.user_id,
+        "payment-key",
+        "confirmPayment",
+        &input,
+        "paymentId",
+        |_claim| async { panic!("a replayed payment key ran its work again") },
+    )
+    .await
+    .expect("a replay");
+    assert_eq!(replayed, paid);
 }
 
 #[tokio::test]

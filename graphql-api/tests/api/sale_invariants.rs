@@ -151,6 +151,7 @@ async fn interleaved_sale_operations_keep_every_invariant_after_every_step() {
                         *booking_id,
                         PaymentMethod::Card,
                         &details(card),
+                        None,
                     )
                     .await
                     .is_ok()
