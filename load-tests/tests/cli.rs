@@ -15,7 +15,10 @@ fn the_binary_lists_every_scenario_in_its_help() {
     assert!(output.status.success(), "{output:?}");
     let help = String::from_utf8_lossy(&output.stdout);
     for scenario in ["queue-rush", "seat-rush", "journey", "browse"] {
-        assert!(help.contains(scenario), "`{scenario}` missing from:\n{help}");
+        assert!(
+            help.contains(scenario),
+            "`{scenario}` missing from:\n{help}"
+        );
     }
 }
 

@@ -4,15 +4,16 @@
 
 use graphql_api::{
     booking, holds, idempotency,
-    payments::{self, CardInput, PaymentDetailsInput, PaymentMethod},
+    payments::{self, PaymentMethod},
     sale::Buyer,
+    state::AppState,
     testing::TestApp,
 };
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::sale_support::seat_ids;
+use crate::sale_support::{card_details, seat_ids};
 
 /// The key's status and recorded response, read on another connection.
 async fn record(db: &DatabaseConnection, user: Uuid, key: &str) -> (String, serde_json::Value) {
@@ -30,6 +31,22 @@ async fn record(db: &DatabaseConnection, user: Uuid, key: &str) -> (String, serd
         row.try_get("", "status").expect("status"),
         row.try_get("", "response").expect("response"),
     )
+}
+
+/// Asks again with a key that already succeeded: the recorded id, without running the work.
+async fn replay(
+    state: &AppState,
+    user: Uuid,
+    key: &str,
+    operation: &str,
+    input: &serde_json::Value,
+    field: &'static str,
+) -> Uuid {
+    idempotency::once(state, user, key, operation, input, field, |_claim| async {
+        panic!("a replayed key ran its work again")
+    })
+    .await
+    .expect("a replay")
 }
 
 #[tokio::test]
@@ -90,30 +107,18 @@ async fn a_hold_a_booking_and_a_payment_are_recorded_under_their_key_in_their_ow
     .expect("a booking");
 
     // And a retry with the same key replays, without running the work again.
-    let replayed = idempotency::once(
+    let replayed = replay(
         state,
         buyer.user_id,
         "booking-key",
         "createBooking",
         &input,
         "bookingId",
-        |_claim| async { panic!("a replayed key ran its work again") },
     )
-    .await
-    .expect("a replay");
+    .await;
     assert_eq!(replayed, made);
 
-    let details = &PaymentDetailsInput {
-        card: Some(CardInput {
-            number: "4111111111111111".into(),
-            expiry_month: 12,
-            expiry_year: 2035,
-            cvv: "123".into(),
-            holder_name: "Fan".into(),
-        }),
-        upi: None,
-        net_banking: None,
-    };
+    let details = &card_details("4111111111111111");
     let input = json!({ "booking": made, "method": "CARD" });
     let paid = idempotency::once(
         state,
@@ -142,17 +147,15 @@ async fn a_hold_a_booking_and_a_payment_are_recorded_under_their_key_in_their_ow
     )
     .await
     .expect("a payment");
-    let replayed = idempotency::once(
+    let replayed = replay(
         state,
         buyer.user_id,
         "payment-key",
         "confirmPayment",
         &input,
         "paymentId",
-        |_claim| async { panic!("a replayed payment key ran its work again") },
     )
-    .await
-    .expect("a replay");
+    .await;
     assert_eq!(replayed, paid);
 }
 

@@ -4,7 +4,7 @@
 
 use graphql_api::{
     booking, holds,
-    payments::{self, CardInput, PaymentDetailsInput, PaymentMethod},
+    payments::{self, PaymentMethod},
     sale::Buyer,
     testing::TestApp,
 };
@@ -13,21 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use sea_orm::{ConnectionTrait as _, Statement};
 use uuid::Uuid;
 
-use crate::sale_support::{assert_invariants, seat_ids};
-
-fn details(number: &str) -> PaymentDetailsInput {
-    PaymentDetailsInput {
-        card: Some(CardInput {
-            number: number.into(),
-            expiry_month: 12,
-            expiry_year: 2035,
-            cvv: "123".into(),
-            holder_name: "Fan".into(),
-        }),
-        upi: None,
-        net_banking: None,
-    }
-}
+use crate::sale_support::{assert_invariants, card_details, seat_ids};
 
 async fn ids(db: &sea_orm::DatabaseConnection, sql: &str, user: Uuid) -> Vec<Uuid> {
     db.query_all_raw(Statement::from_sql_and_values(
@@ -150,7 +136,7 @@ async fn interleaved_sale_operations_keep_every_invariant_after_every_step() {
                         user,
                         *booking_id,
                         PaymentMethod::Card,
-                        &details(card),
+                        &card_details(card),
                         None,
                     )
                     .await

@@ -1,6 +1,9 @@
 //! Helpers for sale tests: admitted fans, holds and bookings over HTTP, and the invariants.
 
-use graphql_api::testing::TestApp;
+use graphql_api::{
+    payments::{CardInput, PaymentDetailsInput},
+    testing::TestApp,
+};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -12,6 +15,21 @@ pub const BOOK: &str = "mutation($hold: ID!, $key: String!) { createBooking(hold
 pub const PAY: &str = "mutation($booking: ID!, $method: PaymentMethod!, $details: PaymentDetailsInput!, $key: String!) { \
     confirmPayment(bookingId: $booking, method: $method, details: $details, idempotencyKey: $key) { \
     booking { id status confirmedAt seats { id status } } payment { id status amount { amountMinor } } } }";
+
+/// Card details for calling `payments::pay` directly (the number decides the outcome).
+pub fn card_details(number: &str) -> PaymentDetailsInput {
+    PaymentDetailsInput {
+        card: Some(CardInput {
+            number: number.into(),
+            expiry_month: 12,
+            expiry_year: 2035,
+            cvv: "123".into(),
+            holder_name: "Fan".into(),
+        }),
+        upi: None,
+        net_banking: None,
+    }
+}
 
 /// A fan admitted to an event, with their admission token.
 pub struct Fan {
