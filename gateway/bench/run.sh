@@ -183,13 +183,17 @@ measure() { # round name url script proxy-pids...
   local round="$1" name="$2" url="$3" script="$4"; shift 4
   local proxy_pids=("$@")
   wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$script" "$url" > /dev/null # warm-up
-  local before=0 after=0
+  local before=0 after=0 api_before api_after
   ((${#proxy_pids[@]})) && before="$(cpu_ticks "${proxy_pids[@]}")"
+  api_before="$(cpu_ticks "$API_PID")"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$url" > "$WORK/$name.txt"
   ((${#proxy_pids[@]})) && after="$(cpu_ticks "${proxy_pids[@]}")"
-  python3 - "$WORK/$name.txt" "$round" "$name" "$((after - before))" "$(getconf CLK_TCK)" >> "$RESULTS" <<'PY'
+  api_after="$(cpu_ticks "$API_PID")"
+  python3 - "$WORK/$name.txt" "$round" "$name" "$((after - before))" "$(getconf CLK_TCK)" \
+    "$((api_after - api_before))" >> "$RESULTS" <<'PY'
 import re, sys
 text, round_, name, ticks, hz = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+api_ticks = int(sys.argv[6])
 def ms(label):
     m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
     value, unit = float(m.group(1)), m.group(2)
@@ -200,7 +204,8 @@ non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
 failed = sum(int(n) for n in errors.groups()) if errors else 0
 cpu_us = ticks / hz * 1e6 / total if ticks else 0.0
-print(f"{round_}\t{name}\t{rps:.0f}\t{ms('50'):.3f}\t{ms('99'):.3f}\t{cpu_us:.1f}\t{non2xx.group(1) if non2xx else 0}\t{total}\t{failed}")
+api_us = api_ticks / hz * 1e6 / total
+print(f"{round_}\t{name}\t{rps:.0f}\t{ms('50'):.3f}\t{ms('99'):.3f}\t{cpu_us:.1f}\t{non2xx.group(1) if non2xx else 0}\t{total}\t{failed}\t{api_us:.1f}")
 PY
   printf '   round %s %-14s %s\n' "$round" "$name" "$(tail -1 "$RESULTS" | cut -f3-5 | tr '\t' ' ')"
 }
@@ -231,9 +236,10 @@ import statistics, sys
 from collections import defaultdict
 rows = defaultdict(dict)  # round -> name -> fields
 for line in open(sys.argv[1]):
-    round_, name, rps, p50, p99, cpu, non2xx, total, failed = line.rstrip("\n").split("\t")
+    round_, name, rps, p50, p99, cpu, non2xx, total, failed, api = line.rstrip("\n").split("\t")
     rows[round_][name] = dict(rps=float(rps), p50=float(p50), p99=float(p99), cpu=float(cpu),
-                              non2xx=int(non2xx), total=int(total), failed=int(failed))
+                              non2xx=int(non2xx), total=int(total), failed=int(failed),
+                              api=float(api))
 rounds = sorted(rows)
 median = statistics.median
 def col(name, field):
@@ -249,13 +255,15 @@ labels = {
 print()
 print(f"Medians over {len(rounds)} rounds:")
 print()
-print("| target | req/s | p50 | p99 | proxy CPU per request | non-2xx | socket errors |")
-print("|---|---|---|---|---|---|---|")
+print("| target | req/s | p50 | p99 | proxy CPU per request | API CPU per request | non-2xx | socket errors |")
+print("|---|---|---|---|---|---|---|---|")
 for key, label in labels.items():
     cpu = median(col(key, "cpu"))
     cpu_cell = f"{cpu:.1f} us" if cpu > 0 else "-"
+    api = median(col(key, "api"))
+    api_cell = f"{api:.1f} us" if key != "refused" else "-"
     print(f"| {label} | {median(col(key, 'rps')):,.0f} | {median(col(key, 'p50')):.2f} ms "
-          f"| {median(col(key, 'p99')):.2f} ms | {cpu_cell} | {sum(col(key, 'non2xx')):,} of "
+          f"| {median(col(key, 'p99')):.2f} ms | {cpu_cell} | {api_cell} | {sum(col(key, 'non2xx')):,} of "
           f"{sum(col(key, 'total')):,} | {sum(col(key, 'failed')):,} |")
 def ratio(a, b, field="rps"):
     values = [rows[r][a][field] / rows[r][b][field] for r in rounds]
@@ -266,6 +274,7 @@ for text, (a, b, field) in {
     "gateway/direct req/s": ("gateway", "direct", "rps"),
     "refused/gateway req/s": ("refused", "gateway", "rps"),
     "gateway/nginx proxy CPU per request": ("gateway", "nginx", "cpu"),
+    "API CPU per request behind the gateway/behind nginx": ("gateway", "nginx", "api"),
 }.items():
     mid, low, high = ratio(a, b, field)
     print(f"{text}: {mid:.2f}x (rounds {low:.2f}-{high:.2f})")
