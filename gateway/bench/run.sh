@@ -2,7 +2,8 @@
 # Gateway benchmark: the same upstream (one graphql-api instance, release build) measured
 # with wrk directly, through nginx as a plain reverse proxy, through the gateway with a
 # valid admission token, and through the gateway refused (no token). Prints req/s, p50/p99,
-# proxy CPU per request, and the ratios gateway/nginx and gateway/direct.
+# proxy CPU per request, the API's CPU per request behind each, and the ratios
+# gateway/nginx and gateway/direct.
 #
 # Two kinds of load, each in several rounds that take turns (direct, nginx, gateway,
 # refused, ...), so a slow spell of a shared machine hits every target alike; the ratios

@@ -204,6 +204,10 @@ pub struct Config {
     /// How long the simulated provider takes before a timeout answer, in ms.
     #[arg(long, env = "PAYMENT_TIMEOUT_MS", default_value_t = 1_500)]
     pub payment_timeout_ms: u64,
+    /// A payment still PENDING this long after it was recorded (its instance stopped before
+    /// the answer) is settled as timed out; never less than twice `payment_timeout_ms`.
+    #[arg(long, env = "PAYMENT_ABANDON_SECS", default_value_t = 120)]
+    pub payment_abandon_secs: u64,
     /// Secret of the payment webhook's HMAC-SHA256 signatures.
     #[arg(
         long,

@@ -1,7 +1,8 @@
 //! The expiry worker: releases holds whose time ran out, within about `HOLD_SWEEP_MS` of
 //! expiry, and publishes the freed seats. Any number of instances may run it: each takes
 //! due holds with `FOR UPDATE SKIP LOCKED`, so a hold is released once, by one of them, and
-//! none is missed.
+//! none is missed. Now and then it also settles abandoned payments and forgets old
+//! idempotency keys.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -19,6 +20,13 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
+    let config = state.config();
+    let abandon_after = Duration::from_secs(config.payment_abandon_secs).max(
+        Duration::from_millis(config.payment_timeout_ms.saturating_mul(2)),
+    );
+    // Often enough that an abandoned payment is settled within about 1.5x its threshold.
+    let payment_every = ticks_per(abandon_after.min(Duration::from_secs(20)) / 2, every);
+    let idempotency_every = ticks_per(Duration::from_secs(60), every);
     loop {
         tokio::select! {
             _ = interval.tick() => {}
@@ -30,13 +38,26 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             Err(error) => tracing::warn!(error = format!("{error:#}"), "hold expiry sweep failed"),
         }
         ticks += 1;
-        // Old idempotency keys go about once a minute.
-        if ticks.is_multiple_of((60_000 / every.as_millis().max(1) as u64).max(1))
+        if ticks.is_multiple_of(payment_every) {
+            match crate::payments::sweep_abandoned(&state, abandon_after, 100).await {
+                Ok(0) => {}
+                Ok(settled) => tracing::warn!(settled, "settled abandoned payments as timed out"),
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "payment sweep failed");
+                }
+            }
+        }
+        if ticks.is_multiple_of(idempotency_every)
             && let Err(error) = crate::idempotency::sweep(&state).await
         {
             tracing::warn!(%error, "idempotency sweep failed");
         }
     }
+}
+
+/// How many ticks of `tick` make about `period` (at least one).
+fn ticks_per(period: Duration, tick: Duration) -> u64 {
+    (period.as_millis() / tick.as_millis().max(1)).max(1) as u64
 }
 
 /// Releases up to `limit` holds that ran out; returns how many.
@@ -65,4 +86,18 @@ pub async fn sweep(state: &AppState, limit: i64) -> anyhow::Result<usize> {
         live::publish(state, event, &changes).await;
     }
     Ok(due.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_per_rounds_down_and_never_gives_zero() {
+        let tick = Duration::from_millis(250);
+        assert_eq!(ticks_per(Duration::from_secs(60), tick), 240);
+        assert_eq!(ticks_per(Duration::from_millis(600), tick), 2);
+        assert_eq!(ticks_per(Duration::from_millis(10), tick), 1);
+        assert_eq!(ticks_per(Duration::from_secs(1), Duration::ZERO), 1_000);
+    }
 }

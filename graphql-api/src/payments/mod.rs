@@ -548,6 +548,40 @@ pub async fn settle(
     Ok(())
 }
 
+/// Settles, as timed out, payments still PENDING `older_than` after they were recorded: an
+/// instance stopped between recording one and settling it, so no answer will come. The
+/// booking then shows PAYMENT_FAILED and can be paid again while its hold lives. Any number
+/// of instances may run it: `settle` locks each payment and skips one that is no longer
+/// PENDING, so an answer that arrives meanwhile wins. Returns how many it settled.
+pub async fn sweep_abandoned(
+    state: &AppState,
+    older_than: Duration,
+    limit: i64,
+) -> anyhow::Result<usize> {
+    let db = state.db();
+    let stale = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT id FROM payments WHERE status = 'PENDING' \
+               AND created_at < now() - make_interval(secs => $1) \
+             ORDER BY created_at LIMIT $2",
+            [older_than.as_secs_f64().into(), limit.into()],
+        ))
+        .await
+        .context("finding abandoned payments")?;
+    let mut settled = 0;
+    for row in stale {
+        let id: Uuid = row.try_get("", "id").context("payment id")?;
+        match settle(state, id, &Outcome::TimedOut, None).await {
+            Err(ApiError::PaymentTimeout) => settled += 1,
+            // Its own answer settled it first.
+            Ok(()) => {}
+            Err(error) => return Err(anyhow::anyhow!("settling abandoned payment {id}: {error}")),
+        }
+    }
+    Ok(settled)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone as _;

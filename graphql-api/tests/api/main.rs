@@ -2,6 +2,7 @@
 //! database (cloned from a migrated template) and Redis prefix, and the real server on
 //! port 0. One test binary, so the workspace links it once.
 
+mod abandoned_payments;
 mod accounts;
 mod constraints;
 mod entities_round_trip;
