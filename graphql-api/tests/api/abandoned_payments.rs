@@ -9,7 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::sale_support::{
-    Fan, admitted, assert_invariants, book, card, lock, pay, seat_ids, seat_status,
+    Fan, admitted, assert_invariants, card, hold_and_book, pay, seat_ids, seat_status,
 };
 
 /// A booking awaiting payment on one seat: (event, fan's token, booking id, seat).
@@ -17,15 +17,21 @@ async fn awaiting_payment(app: &TestApp) -> (i64, Fan, String, i64) {
     let event = app.seed_event(20).await;
     let seats = seat_ids(&app.db.connection, event, 1).await;
     let fan = admitted(app, event).await;
-    let hold = lock(app, event, &fan, &seats).await["data"]["lockSeats"]["id"]
-        .as_str()
-        .expect("hold")
-        .to_owned();
-    let booking = book(app, event, &fan, &hold).await["data"]["createBooking"]["id"]
+    let booking = hold_and_book(app, event, &fan, &seats).await["id"]
         .as_str()
         .expect("booking")
         .to_owned();
     (event, fan, booking, seats[0])
+}
+
+/// Pays the booking with a card that succeeds; the `confirmPayment` answer.
+async fn pay_by_card(app: &TestApp, event: i64, fan: &Fan, booking: &str) -> serde_json::Value {
+    let paid = pay(app, event, fan, booking, "CARD", card("4111111111111111")).await;
+    assert_eq!(
+        paid["data"]["confirmPayment"]["booking"]["status"], "CONFIRMED",
+        "{paid}"
+    );
+    paid["data"]["confirmPayment"].clone()
 }
 
 /// Records a PENDING payment for the booking as `start` does, `age` ago.
@@ -123,19 +129,7 @@ async fn a_payment_abandoned_mid_flight_is_settled_as_timed_out_and_the_fan_can_
         .expect("second sweep");
     assert_eq!(again, 0, "a settled payment is not settled twice");
 
-    let paid = pay(
-        &app,
-        event,
-        &fan,
-        &booking,
-        "CARD",
-        card("4111111111111111"),
-    )
-    .await;
-    assert_eq!(
-        paid["data"]["confirmPayment"]["booking"]["status"], "CONFIRMED",
-        "{paid}"
-    );
+    pay_by_card(&app, event, &fan, &booking).await;
     assert_eq!(seat_status(db, seat).await, "BOOKED");
     assert_invariants(db, "after an abandoned payment and a retry").await;
 }
@@ -144,19 +138,7 @@ async fn a_payment_abandoned_mid_flight_is_settled_as_timed_out_and_the_fan_can_
 async fn a_late_sweep_leaves_a_payment_its_answer_settled() {
     let app = TestApp::spawn().await;
     let (event, fan, booking, _) = awaiting_payment(&app).await;
-    let paid = pay(
-        &app,
-        event,
-        &fan,
-        &booking,
-        "CARD",
-        card("4111111111111111"),
-    )
-    .await;
-    assert_eq!(
-        paid["data"]["confirmPayment"]["booking"]["status"], "CONFIRMED",
-        "{paid}"
-    );
+    let paid = pay_by_card(&app, event, &fan, &booking).await;
     let db = &app.db.connection;
     // Make the settled payment look old: the sweep must still leave it alone.
     db.execute_raw(Statement::from_string(
@@ -171,12 +153,7 @@ async fn a_late_sweep_leaves_a_payment_its_answer_settled() {
         .expect("sweep");
 
     assert_eq!(settled, 0);
-    let id = Uuid::parse_str(
-        paid["data"]["confirmPayment"]["payment"]["id"]
-            .as_str()
-            .expect("payment id"),
-    )
-    .expect("uuid");
+    let id = Uuid::parse_str(paid["payment"]["id"].as_str().expect("payment id")).expect("uuid");
     assert_eq!(payment_state(db, id).await, ("SUCCEEDED".to_owned(), None));
     assert_invariants(db, "after a sweep over a paid booking").await;
 }

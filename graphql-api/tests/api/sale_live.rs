@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::{
     queue_support::{active, admit_all, event, fan, set_limits},
-    sale_support::{admitted, book, key, lock, seat_ids, seat_status},
+    sale_support::{admitted, hold_and_book, key, lock, seat_ids, seat_status},
     ws_client::WsClient,
 };
 
@@ -157,12 +157,7 @@ async fn a_sale_websocket_without_a_token_is_refused_before_the_upgrade() {
 async fn unpaid_booking(app: &TestApp, event: i64) -> (String, String, i64) {
     let seats = seat_ids(&app.db.connection, event, 1).await;
     let fan = admitted(app, event).await;
-    let hold = lock(app, event, &fan, &seats).await["data"]["lockSeats"]["id"]
-        .as_str()
-        .expect("hold")
-        .to_owned();
-    let booking = book(app, event, &fan, &hold).await;
-    let booking = &booking["data"]["createBooking"];
+    let booking = hold_and_book(app, event, &fan, &seats).await;
     (
         booking["id"].as_str().expect("id").to_owned(),
         booking["paymentIntent"]

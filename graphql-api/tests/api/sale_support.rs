@@ -74,6 +74,15 @@ pub async fn book(app: &TestApp, event: i64, fan: &Fan, hold: &str) -> Value {
     .await
 }
 
+/// Holds `seats` for the fan and books them: the `createBooking` answer (id, paymentIntent).
+pub async fn hold_and_book(app: &TestApp, event: i64, fan: &Fan, seats: &[i64]) -> Value {
+    let hold = lock(app, event, fan, seats).await["data"]["lockSeats"]["id"]
+        .as_str()
+        .expect("hold")
+        .to_owned();
+    book(app, event, fan, &hold).await["data"]["createBooking"].clone()
+}
+
 pub async fn pay(
     app: &TestApp,
     event: i64,
