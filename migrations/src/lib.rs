@@ -11,6 +11,7 @@
 //! - [`m20261125_000004_idempotency_records`]: results of creating mutations by key.
 //! - [`m20261125_000005_accounts_and_lottery`]: refresh tokens and lottery draw audits.
 //! - [`m20261125_000006_payment_webhooks`]: provider events handled once.
+//! - [`m20261202_000007_pending_payments_index`]: finding abandoned payments cheaply.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -20,6 +21,7 @@ pub mod m20261125_000003_holds_and_bookings;
 pub mod m20261125_000004_idempotency_records;
 pub mod m20261125_000005_accounts_and_lottery;
 pub mod m20261125_000006_payment_webhooks;
+pub mod m20261202_000007_pending_payments_index;
 mod sql;
 
 /// The text of every migration, in order: test harnesses name their migrated template
@@ -31,6 +33,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261125_000004_idempotency_records.rs"),
     include_str!("m20261125_000005_accounts_and_lottery.rs"),
     include_str!("m20261125_000006_payment_webhooks.rs"),
+    include_str!("m20261202_000007_pending_payments_index.rs"),
 ];
 
 /// A short fingerprint of [`SOURCES`] (FNV-1a, stable across builds and machines).
@@ -57,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_idempotency_records::Migration),
             Box::new(m20261125_000005_accounts_and_lottery::Migration),
             Box::new(m20261125_000006_payment_webhooks::Migration),
+            Box::new(m20261202_000007_pending_payments_index::Migration),
         ]
     }
 }
