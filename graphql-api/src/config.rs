@@ -231,6 +231,14 @@ impl Config {
         Cli::parse_from(["graphql-api"]).config
     }
 
+    /// How long a payment may stay PENDING before it counts as abandoned: never less than
+    /// twice the provider's own timeout, so a slow answer still in flight is not cut short.
+    pub fn payment_abandon_after(&self) -> Duration {
+        Duration::from_secs(self.payment_abandon_secs).max(Duration::from_millis(
+            self.payment_timeout_ms.saturating_mul(2),
+        ))
+    }
+
     pub fn db_acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.db_acquire_timeout_ms)
     }
@@ -241,5 +249,20 @@ impl Config {
 
     pub fn redis_command_timeout(&self) -> Duration {
         Duration::from_millis(self.redis_command_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payment_is_abandoned_no_sooner_than_twice_the_provider_timeout() {
+        let mut config = Config::local_defaults();
+        config.payment_abandon_secs = 120;
+        config.payment_timeout_ms = 1_500;
+        assert_eq!(config.payment_abandon_after(), Duration::from_secs(120));
+        config.payment_abandon_secs = 1;
+        assert_eq!(config.payment_abandon_after(), Duration::from_secs(3));
     }
 }

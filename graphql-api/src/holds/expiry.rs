@@ -20,10 +20,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
-    let config = state.config();
-    let abandon_after = Duration::from_secs(config.payment_abandon_secs).max(
-        Duration::from_millis(config.payment_timeout_ms.saturating_mul(2)),
-    );
+    let abandon_after = state.config().payment_abandon_after();
     // Often enough that an abandoned payment is settled within about 1.5x its threshold.
     let payment_every = ticks_per(abandon_after.min(Duration::from_secs(20)) / 2, every);
     let idempotency_every = ticks_per(Duration::from_secs(60), every);

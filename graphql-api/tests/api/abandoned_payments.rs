@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use entities::booking;
 use graphql_api::{payments, testing::TestApp};
-use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait as _, DatabaseConnection, EntityTrait as _, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -34,23 +35,24 @@ async fn pay_by_card(app: &TestApp, event: i64, fan: &Fan, booking: &str) -> ser
     paid["data"]["confirmPayment"].clone()
 }
 
-/// Records a PENDING payment for the booking as `start` does, `age` ago.
-async fn pending_payment(db: &DatabaseConnection, booking: &str, age: Duration) -> Uuid {
-    let id = Uuid::now_v7();
+/// Records a PENDING payment for the booking with `payments::start`, dated `age` ago.
+async fn pending_payment(app: &TestApp, booking: &str, age: Duration) -> Uuid {
+    let db = &app.db.connection;
+    let found = booking::Entity::find_by_id(Uuid::parse_str(booking).expect("booking id"))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("booking row");
+    let id = payments::start(&app.instance.state, &found, payments::PaymentMethod::Card)
+        .await
+        .expect("start a payment");
     db.execute_raw(Statement::from_sql_and_values(
         db.get_database_backend(),
-        "INSERT INTO payments (id, booking_id, method, status, amount_minor, currency, created_at, updated_at) \
-         SELECT $1, b.id, 'CARD', 'PENDING', b.amount_minor, b.currency, \
-                now() - make_interval(secs => $3), now() - make_interval(secs => $3) \
-         FROM bookings b WHERE b.id = $2",
-        [
-            id.into(),
-            Uuid::parse_str(booking).expect("booking id").into(),
-            age.as_secs_f64().into(),
-        ],
+        "UPDATE payments SET created_at = now() - make_interval(secs => $2) WHERE id = $1",
+        [id.into(), age.as_secs_f64().into()],
     ))
     .await
-    .expect("insert a pending payment");
+    .expect("date the payment");
     id
 }
 
@@ -76,8 +78,8 @@ async fn a_payment_abandoned_mid_flight_is_settled_as_timed_out_and_the_fan_can_
     let app = TestApp::spawn().await;
     let (event, fan, booking, seat) = awaiting_payment(&app).await;
     let db = &app.db.connection;
-    let abandoned = pending_payment(db, &booking, Duration::from_secs(600)).await;
-    let in_flight = pending_payment(db, &booking, Duration::ZERO).await;
+    let abandoned = pending_payment(&app, &booking, Duration::from_secs(600)).await;
+    let in_flight = pending_payment(&app, &booking, Duration::ZERO).await;
 
     let settled = payments::sweep_abandoned(&app.instance.state, Duration::from_secs(120), 100)
         .await
@@ -169,7 +171,7 @@ async fn the_expiry_worker_settles_abandoned_payments_on_its_own() {
     .await;
     let (_, _, booking, _) = awaiting_payment(&app).await;
     let db = &app.db.connection;
-    let abandoned = pending_payment(db, &booking, Duration::from_secs(30)).await;
+    let abandoned = pending_payment(&app, &booking, Duration::from_secs(30)).await;
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let state = loop {
