@@ -20,6 +20,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { action } => migrate(&config, action).await,
         Command::Seed(args) => seed(&config, &args).await,
         Command::Sdl { write } => sdl(write.as_deref()),
+        Command::ErrorCodes => {
+            print!("{}", crate::error::ErrorCode::markdown_table());
+            Ok(())
+        }
     }
 }
 

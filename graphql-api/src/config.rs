@@ -35,6 +35,8 @@ pub enum Command {
         #[arg(long)]
         write: Option<std::path::PathBuf>,
     },
+    /// Print the table of error codes as the README shows it.
+    ErrorCodes,
 }
 
 /// Migration actions.
@@ -185,6 +187,14 @@ pub struct Config {
     /// A WebSocket with no message (clients ping) for this long is closed, in seconds.
     #[arg(long, env = "WS_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub ws_idle_timeout_secs: u64,
+    /// Operations (subscribe messages) one WebSocket may start per second, in bursts of
+    /// twice that; 0 turns the budget off.
+    #[arg(long, env = "WS_OPERATIONS_PER_SEC", default_value_t = 20)]
+    pub ws_operations_per_sec: u32,
+    /// Browser origins (`https://app.example`) allowed to call the API from their pages
+    /// (CORS), comma-separated; none by default. `*` allows any origin.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
 
     /// How long a hold keeps its seats, in seconds.
     #[arg(long, env = "HOLD_DURATION_SECS", default_value_t = 600)]
@@ -221,6 +231,9 @@ pub struct Config {
     #[arg(long, env = "IDEMPOTENCY_TTL_SECS", default_value_t = 24 * 3600)]
     pub idempotency_ttl_secs: i64,
 }
+
+/// The webhook secret used when none is configured: fine on a laptop, never in production.
+pub const DEV_WEBHOOK_SECRET: &str = "dev-only-webhook-secret-change-me";
 
 /// Access-token keys used when none are configured: fine on a laptop, never in production.
 pub const DEV_ACCESS_KEYS: &str = "dev-access:dev-only-access-key-change-me";

@@ -10,252 +10,119 @@ use std::fmt;
 /// Result of everything a resolver calls.
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// Every code a client may find in `extensions.code` (GraphQL) or `error.code` (plain JSON).
-///
-/// Codes are stable: clients switch on them. Add, never rename.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// The query is not valid GraphQL.
-    GraphqlParseFailed,
-    /// The query does not fit the schema (unknown field, wrong argument type...).
-    GraphqlValidationFailed,
-    /// The query nests fields deeper than the configured limit.
-    QueryTooDeep,
-    /// The query's estimated cost is over the configured limit.
-    QueryTooComplex,
-    /// An argument is well-typed but unacceptable (explained in the message).
-    BadUserInput,
-    /// No event has this id.
-    EventNotFound,
-    /// No seat of this event has this id.
-    SeatNotFound,
-    /// A pagination cursor was not one this API handed out.
-    InvalidCursor,
-    /// A page was asked for with more items than allowed.
-    PageTooLarge,
-    /// The request body is not a GraphQL request (not JSON, or no `query`).
-    BadRequest,
-    /// The request body is larger than allowed.
-    PayloadTooLarge,
-    /// No such route.
-    NotFound,
-    /// The operation needs a signed-in user: send `Authorization: Bearer <accessToken>`.
-    Unauthenticated,
-    /// Signed in, but not allowed (e.g. admin operations).
-    Forbidden,
-    /// A token is not one we issued, or is malformed or oversized.
-    TokenInvalid,
-    /// A token has expired: refresh it (sign-in) or join the queue again (admission).
-    TokenExpired,
-    /// An admission token was revoked before it expired.
-    TokenRevoked,
-    /// An admission token for another event.
-    WrongEvent,
-    /// The sale needs an admission token: join the queue first.
-    QueueTokenRequired,
-    /// An account with this email exists already.
-    EmailTaken,
-    /// Wrong email or password (never says which).
-    InvalidCredentials,
-    /// Too many failed sign-ins for this account; wait `retryAfterSeconds`.
-    LoginThrottled,
-    /// The refresh token is unknown, expired or revoked: sign in again.
-    InvalidRefreshToken,
-    /// A refresh token was used twice: every token of its sign-in was revoked.
-    RefreshTokenReused,
-    /// No user has this id.
-    UserNotFound,
-    /// The event's sale is closed, sold out or cancelled: there is no queue to join.
-    QueueClosed,
-    /// The event's gate is off: go straight to the seats, no queue needed.
-    QueueNotRequired,
-    /// The fan is not in this event's queue (nor admitted).
-    NotInQueue,
-    /// This WebSocket already holds the most subscriptions allowed.
-    TooManySubscriptions,
-    /// Some asked-for seats are not free; `extensions.seatIds` names them. Nothing was held.
-    SeatTaken,
-    /// More seats than the fan's cap (in the admission token).
-    HoldLimitExceeded,
-    /// The fan already has an active hold in this event (`extensions.holdId`).
-    ActiveHoldExists,
-    /// No such hold of this fan.
-    HoldNotFound,
-    /// The hold ran out; its seats are free again.
-    HoldExpired,
-    /// The hold was already extended as often as allowed.
-    ExtensionUsed,
-    /// No such booking of this fan.
-    BookingNotFound,
-    /// The booking can no longer be paid (expired, cancelled, refunded).
-    BookingNotPayable,
-    /// The booking is paid already.
-    AlreadyPaid,
-    /// The payment was declined; the fan may retry while the hold lives.
-    PaymentDeclined,
-    /// The payment provider did not answer in time; nothing was charged.
-    PaymentTimeout,
-    /// The payment details are malformed or missing.
-    InvalidPaymentDetails,
-    /// The idempotency key was used for a different request.
-    IdempotencyKeyReused,
-    /// The first request with this idempotency key is still running.
-    IdempotencyInProgress,
-    /// A webhook's signature does not match.
-    WebhookSignatureInvalid,
-    /// A webhook's timestamp is more than five minutes away from now.
-    WebhookTimestampStale,
-    /// Something failed on our side; the details are in our logs, not in the response.
-    InternalError,
+/// Declares the one table of client-visible codes: one row per code, with the HTTP status used
+/// when the error is the whole answer and the meaning shown in the README (a test checks
+/// that the README's table is the one [`ErrorCode::markdown_table`] writes).
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $status:literal, $meaning:literal;)+) => {
+        /// Every code a client may find in `extensions.code` (GraphQL) or `error.code` (plain
+        /// JSON).
+        ///
+        /// Codes are stable: clients switch on them. Add, never rename.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $(#[doc = $meaning] $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in table order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The code as clients see it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status used when the error is the whole answer (a request refused
+            /// before any field ran); errors of executed fields come in a 200 answer.
+            pub fn http_status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)+
+                }
+            }
+
+            /// What the code means, for people (the README's table).
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $meaning,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    GraphqlParseFailed = "GRAPHQL_PARSE_FAILED", 400, "the query is not valid GraphQL";
+    GraphqlValidationFailed = "GRAPHQL_VALIDATION_FAILED", 400, "the query does not fit the schema";
+    QueryTooDeep = "QUERY_TOO_DEEP", 400, "fields nested deeper than `GRAPHQL_MAX_DEPTH`, or brackets of any kind (selections, lists, input objects) nested deeper than 40";
+    QueryTooComplex = "QUERY_TOO_COMPLEX", 400, "cost over `GRAPHQL_MAX_COMPLEXITY`";
+    OperationNameRequired = "OPERATION_NAME_REQUIRED", 400, "the document holds several operations: say which one in `operationName`";
+    UnknownOperation = "UNKNOWN_OPERATION", 400, "`operationName` names no operation of the document";
+    SubscriptionOverHttp = "SUBSCRIPTION_OVER_HTTP", 400, "a `subscription` sent over HTTP: subscribe over WebSocket (`graphql-transport-ws`) instead";
+    TooManyExpensiveFields = "TOO_MANY_EXPENSIVE_FIELDS", 400, "`login`, `register` or `refresh` asked more than once in one request (aliases count), or more than five mutation fields; `extensions.field` and `extensions.max` say which";
+    BadUserInput = "BAD_USER_INPUT", 400, "an argument is unacceptable (the message says why)";
+    EventNotFound = "EVENT_NOT_FOUND", 404, "no event has this id (also on an unknown `/sale/{eventId}` path)";
+    SeatNotFound = "SEAT_NOT_FOUND", 404, "no seat of this event has this id";
+    InvalidCursor = "INVALID_CURSOR", 400, "a pagination cursor this API did not hand out";
+    PageTooLarge = "PAGE_TOO_LARGE", 400, "`first` over `SEATS_MAX_PAGE`";
+    BadRequest = "BAD_REQUEST", 400, "the body is not a GraphQL request";
+    PayloadTooLarge = "PAYLOAD_TOO_LARGE", 413, "the body is over `MAX_BODY_BYTES`";
+    MethodNotAllowed = "METHOD_NOT_ALLOWED", 405, "the route exists but not for this HTTP method (e.g. `PUT /graphql`)";
+    NotFound = "NOT_FOUND", 404, "no such route";
+    Unauthenticated = "UNAUTHENTICATED", 401, "the operation needs a signed-in user: send `Authorization: Bearer <accessToken>` (over WebSocket: `{\"authorization\": \"Bearer ...\"}` in `connection_init`)";
+    Forbidden = "FORBIDDEN", 403, "signed in, but not allowed (admin operations)";
+    TokenInvalid = "TOKEN_INVALID", 401, "a token we did not issue, malformed, or over 2 KB";
+    TokenExpired = "TOKEN_EXPIRED", 401, "an expired token: `refresh` (sign-in) or join the queue again (admission)";
+    TokenRevoked = "TOKEN_REVOKED", 401, "an admission revoked before it expired";
+    WrongEvent = "WRONG_EVENT", 403, "an admission token for another event";
+    QueueTokenRequired = "QUEUE_TOKEN_REQUIRED", 401, "the sale needs an admission token: join the queue";
+    EmailTaken = "EMAIL_TAKEN", 409, "an account with this email exists (emails compare case-insensitively)";
+    InvalidCredentials = "INVALID_CREDENTIALS", 401, "wrong email or password (never says which)";
+    LoginThrottled = "LOGIN_THROTTLED", 429, "too many failed sign-ins for this account; `extensions.retryAfterSeconds` says when to try again";
+    InvalidRefreshToken = "INVALID_REFRESH_TOKEN", 401, "unknown, expired or revoked refresh token: sign in again";
+    RefreshTokenReused = "REFRESH_TOKEN_REUSED", 401, "a spent refresh token came back: every token of that sign-in is revoked";
+    UserNotFound = "USER_NOT_FOUND", 404, "no user has this id";
+    QueueClosed = "QUEUE_CLOSED", 409, "the event is sold out, closed or cancelled: no queue to join";
+    QueueNotRequired = "QUEUE_NOT_REQUIRED", 409, "the event's gate is off: go straight to the seats";
+    NotInQueue = "NOT_IN_QUEUE", 404, "the fan is neither in line nor admitted";
+    TooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS", 429, "the WebSocket already holds `WS_MAX_SUBSCRIPTIONS` subscriptions";
+    RateLimited = "RATE_LIMITED", 429, "too many operations on one WebSocket (`WS_OPERATIONS_PER_SEC`); `extensions.retryAfterMs` says when to try again";
+    SeatTaken = "SEAT_TAKEN", 409, "some asked-for seats are not free; `extensions.seatIds` names them; nothing was held";
+    HoldLimitExceeded = "HOLD_LIMIT_EXCEEDED", 400, "more seats than the fan's cap (held plus already bought)";
+    ActiveHoldExists = "ACTIVE_HOLD_EXISTS", 409, "the fan already holds seats in this event (`extensions.holdId`): book or release them";
+    HoldNotFound = "HOLD_NOT_FOUND", 404, "no such hold of this fan";
+    HoldExpired = "HOLD_EXPIRED", 409, "the hold ran out (its seats are free again); for a payment: the authorization was voided";
+    ExtensionUsed = "EXTENSION_USED", 409, "the hold was already extended as often as allowed (`HOLD_MAX_EXTENSIONS`)";
+    BookingNotFound = "BOOKING_NOT_FOUND", 404, "no such booking of this fan";
+    BookingNotPayable = "BOOKING_NOT_PAYABLE", 409, "the booking is cancelled, expired or refunded";
+    AlreadyPaid = "ALREADY_PAID", 409, "the booking is paid (a second payment is voided, never captured)";
+    PaymentDeclined = "PAYMENT_DECLINED", 402, "declined; retry while the hold lives";
+    PaymentTimeout = "PAYMENT_TIMEOUT", 504, "the provider did not answer in time; nothing was charged";
+    InvalidPaymentDetails = "INVALID_PAYMENT_DETAILS", 400, "malformed or missing details for the chosen method";
+    IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED", 409, "the key was used for a different request";
+    IdempotencyInProgress = "IDEMPOTENCY_IN_PROGRESS", 409, "the first request with this key is still running";
+    WebhookSignatureInvalid = "WEBHOOK_SIGNATURE_INVALID", 401, "a payment webhook whose HMAC does not match";
+    WebhookTimestampStale = "WEBHOOK_TIMESTAMP_STALE", 401, "a payment webhook signed more than five minutes away from now";
+    InternalError = "INTERNAL_ERROR", 500, "our fault; details are in our logs, never in the answer";
 }
 
 impl ErrorCode {
-    /// Every code, for documentation and its test.
-    pub const ALL: &'static [ErrorCode] = &[
-        ErrorCode::GraphqlParseFailed,
-        ErrorCode::GraphqlValidationFailed,
-        ErrorCode::QueryTooDeep,
-        ErrorCode::QueryTooComplex,
-        ErrorCode::BadUserInput,
-        ErrorCode::EventNotFound,
-        ErrorCode::SeatNotFound,
-        ErrorCode::InvalidCursor,
-        ErrorCode::PageTooLarge,
-        ErrorCode::BadRequest,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::NotFound,
-        ErrorCode::Unauthenticated,
-        ErrorCode::Forbidden,
-        ErrorCode::TokenInvalid,
-        ErrorCode::TokenExpired,
-        ErrorCode::TokenRevoked,
-        ErrorCode::WrongEvent,
-        ErrorCode::QueueTokenRequired,
-        ErrorCode::EmailTaken,
-        ErrorCode::InvalidCredentials,
-        ErrorCode::LoginThrottled,
-        ErrorCode::InvalidRefreshToken,
-        ErrorCode::RefreshTokenReused,
-        ErrorCode::UserNotFound,
-        ErrorCode::QueueClosed,
-        ErrorCode::QueueNotRequired,
-        ErrorCode::NotInQueue,
-        ErrorCode::TooManySubscriptions,
-        ErrorCode::SeatTaken,
-        ErrorCode::HoldLimitExceeded,
-        ErrorCode::ActiveHoldExists,
-        ErrorCode::HoldNotFound,
-        ErrorCode::HoldExpired,
-        ErrorCode::ExtensionUsed,
-        ErrorCode::BookingNotFound,
-        ErrorCode::BookingNotPayable,
-        ErrorCode::AlreadyPaid,
-        ErrorCode::PaymentDeclined,
-        ErrorCode::PaymentTimeout,
-        ErrorCode::InvalidPaymentDetails,
-        ErrorCode::IdempotencyKeyReused,
-        ErrorCode::IdempotencyInProgress,
-        ErrorCode::WebhookSignatureInvalid,
-        ErrorCode::WebhookTimestampStale,
-        ErrorCode::InternalError,
-    ];
-
-    /// The code as clients see it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
-            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
-            ErrorCode::QueryTooDeep => "QUERY_TOO_DEEP",
-            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
-            ErrorCode::BadUserInput => "BAD_USER_INPUT",
-            ErrorCode::EventNotFound => "EVENT_NOT_FOUND",
-            ErrorCode::SeatNotFound => "SEAT_NOT_FOUND",
-            ErrorCode::InvalidCursor => "INVALID_CURSOR",
-            ErrorCode::PageTooLarge => "PAGE_TOO_LARGE",
-            ErrorCode::BadRequest => "BAD_REQUEST",
-            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
-            ErrorCode::Forbidden => "FORBIDDEN",
-            ErrorCode::TokenInvalid => "TOKEN_INVALID",
-            ErrorCode::TokenExpired => "TOKEN_EXPIRED",
-            ErrorCode::TokenRevoked => "TOKEN_REVOKED",
-            ErrorCode::WrongEvent => "WRONG_EVENT",
-            ErrorCode::QueueTokenRequired => "QUEUE_TOKEN_REQUIRED",
-            ErrorCode::EmailTaken => "EMAIL_TAKEN",
-            ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
-            ErrorCode::LoginThrottled => "LOGIN_THROTTLED",
-            ErrorCode::InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
-            ErrorCode::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
-            ErrorCode::UserNotFound => "USER_NOT_FOUND",
-            ErrorCode::QueueClosed => "QUEUE_CLOSED",
-            ErrorCode::QueueNotRequired => "QUEUE_NOT_REQUIRED",
-            ErrorCode::NotInQueue => "NOT_IN_QUEUE",
-            ErrorCode::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
-            ErrorCode::SeatTaken => "SEAT_TAKEN",
-            ErrorCode::HoldLimitExceeded => "HOLD_LIMIT_EXCEEDED",
-            ErrorCode::ActiveHoldExists => "ACTIVE_HOLD_EXISTS",
-            ErrorCode::HoldNotFound => "HOLD_NOT_FOUND",
-            ErrorCode::HoldExpired => "HOLD_EXPIRED",
-            ErrorCode::ExtensionUsed => "EXTENSION_USED",
-            ErrorCode::BookingNotFound => "BOOKING_NOT_FOUND",
-            ErrorCode::BookingNotPayable => "BOOKING_NOT_PAYABLE",
-            ErrorCode::AlreadyPaid => "ALREADY_PAID",
-            ErrorCode::PaymentDeclined => "PAYMENT_DECLINED",
-            ErrorCode::PaymentTimeout => "PAYMENT_TIMEOUT",
-            ErrorCode::InvalidPaymentDetails => "INVALID_PAYMENT_DETAILS",
-            ErrorCode::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
-            ErrorCode::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
-            ErrorCode::WebhookSignatureInvalid => "WEBHOOK_SIGNATURE_INVALID",
-            ErrorCode::WebhookTimestampStale => "WEBHOOK_TIMESTAMP_STALE",
-            ErrorCode::InternalError => "INTERNAL_ERROR",
+    /// The README's table of codes, written from this one.
+    pub fn markdown_table() -> String {
+        let mut table = String::from(
+            "| code | HTTP status when it is the whole answer | meaning |\n|---|---|---|\n",
+        );
+        for code in Self::ALL {
+            table.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                code.as_str(),
+                code.http_status(),
+                code.meaning()
+            ));
         }
-    }
-
-    /// The HTTP status used when the error is the whole answer (outside GraphQL's 200).
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorCode::GraphqlParseFailed
-            | ErrorCode::GraphqlValidationFailed
-            | ErrorCode::QueryTooDeep
-            | ErrorCode::QueryTooComplex
-            | ErrorCode::BadUserInput
-            | ErrorCode::InvalidCursor
-            | ErrorCode::PageTooLarge
-            | ErrorCode::BadRequest => 400,
-            ErrorCode::EventNotFound
-            | ErrorCode::SeatNotFound
-            | ErrorCode::NotFound
-            | ErrorCode::UserNotFound
-            | ErrorCode::NotInQueue
-            | ErrorCode::HoldNotFound
-            | ErrorCode::BookingNotFound => 404,
-            ErrorCode::SeatTaken
-            | ErrorCode::ActiveHoldExists
-            | ErrorCode::HoldExpired
-            | ErrorCode::ExtensionUsed
-            | ErrorCode::BookingNotPayable
-            | ErrorCode::AlreadyPaid
-            | ErrorCode::IdempotencyKeyReused
-            | ErrorCode::IdempotencyInProgress => 409,
-            ErrorCode::HoldLimitExceeded | ErrorCode::InvalidPaymentDetails => 400,
-            ErrorCode::PaymentDeclined => 402,
-            ErrorCode::PaymentTimeout => 504,
-            ErrorCode::WebhookSignatureInvalid | ErrorCode::WebhookTimestampStale => 401,
-            ErrorCode::Unauthenticated
-            | ErrorCode::TokenInvalid
-            | ErrorCode::TokenExpired
-            | ErrorCode::TokenRevoked
-            | ErrorCode::QueueTokenRequired
-            | ErrorCode::InvalidCredentials
-            | ErrorCode::InvalidRefreshToken
-            | ErrorCode::RefreshTokenReused => 401,
-            ErrorCode::Forbidden | ErrorCode::WrongEvent => 403,
-            ErrorCode::EmailTaken | ErrorCode::QueueClosed | ErrorCode::QueueNotRequired => 409,
-            ErrorCode::LoginThrottled | ErrorCode::TooManySubscriptions => 429,
-            ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::InternalError => 500,
-        }
+        table
     }
 }
 
@@ -278,6 +145,26 @@ pub enum ApiError {
     PageTooLarge { requested: i64, max: u32 },
     #[error("{0}")]
     BadUserInput(String),
+    #[error("{0}")]
+    GraphqlParseFailed(String),
+    #[error("{0}")]
+    QueryTooDeep(String),
+    #[error("{0}")]
+    QueryTooComplex(String),
+    #[error("This document holds several operations: name the one to run in `operationName`.")]
+    OperationNameRequired,
+    #[error("No operation named '{0}' in this document.")]
+    UnknownOperation(String),
+    #[error("Subscriptions need a WebSocket (`graphql-transport-ws`); HTTP answers queries and mutations.")]
+    SubscriptionOverHttp,
+    #[error("{message}")]
+    TooManyExpensiveFields {
+        field: String,
+        max: usize,
+        message: String,
+    },
+    #[error("Too many operations on this connection; try again in {retry_after_ms} ms.")]
+    RateLimited { retry_after_ms: u64 },
     #[error("Sign in first: send `Authorization: Bearer <accessToken>`.")]
     Unauthenticated,
     #[error("{0}")]
@@ -358,6 +245,14 @@ impl ApiError {
             ApiError::InvalidCursor(_) => ErrorCode::InvalidCursor,
             ApiError::PageTooLarge { .. } => ErrorCode::PageTooLarge,
             ApiError::BadUserInput(_) => ErrorCode::BadUserInput,
+            ApiError::GraphqlParseFailed(_) => ErrorCode::GraphqlParseFailed,
+            ApiError::QueryTooDeep(_) => ErrorCode::QueryTooDeep,
+            ApiError::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
+            ApiError::OperationNameRequired => ErrorCode::OperationNameRequired,
+            ApiError::UnknownOperation(_) => ErrorCode::UnknownOperation,
+            ApiError::SubscriptionOverHttp => ErrorCode::SubscriptionOverHttp,
+            ApiError::TooManyExpensiveFields { .. } => ErrorCode::TooManyExpensiveFields,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::Token(error) => match error.code() {
@@ -412,6 +307,13 @@ impl ApiError {
             ApiError::ActiveHoldExists { hold_id } => {
                 vec![("holdId", serde_json::json!(hold_id.to_string()))]
             }
+            ApiError::TooManyExpensiveFields { field, max, .. } => vec![
+                ("field", serde_json::json!(field)),
+                ("max", serde_json::json!(max)),
+            ],
+            ApiError::RateLimited { retry_after_ms } => {
+                vec![("retryAfterMs", serde_json::json!(retry_after_ms))]
+            }
             _ => Vec::new(),
         }
     }
@@ -434,6 +336,22 @@ impl From<fred::error::Error> for ApiError {
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
         ApiError::Internal(std::sync::Arc::new(error.into()))
+    }
+}
+
+impl ApiError {
+    /// This error as GraphQL reports it, with its code and extensions already set (for
+    /// refusals made before any resolver runs).
+    pub fn into_server_error(self) -> async_graphql::ServerError {
+        let mut error = async_graphql::ServerError::new(self.to_string(), None);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", self.code().as_str());
+        for (name, value) in self.extra_extensions() {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                extensions.set(name, value);
+            }
+        }
+        error
     }
 }
 

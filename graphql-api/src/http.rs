@@ -13,7 +13,8 @@ use axum::{
         rejection::BytesRejection,
         ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
     },
-    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    handler::HandlerWithoutStateExt as _,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -21,6 +22,7 @@ use axum::{
 use fred::prelude::ClientLike as _;
 use tower_http::{
     compression::CompressionLayer,
+    cors::{AllowOrigin, CorsLayer},
     services::{ServeDir, ServeFile},
 };
 
@@ -28,7 +30,6 @@ use crate::{
     auth::{Auth, now_secs},
     error::{ApiError, ErrorCode, graphql_error_body, json_error},
     events::find_event,
-    loaders::DbLoader,
     sale::{self, SaleAuth},
     schema::{PublicSchema, SaleSchema, SaleScope, public_schema, sale_schema},
     seats,
@@ -51,30 +52,113 @@ pub fn router(app: &AppState) -> Router {
         sale: sale_schema(app),
         app: app.clone(),
     };
-    let graphql = Router::new()
+    let mut graphql = Router::new()
         .route("/graphql", get(public_get).post(public_graphql))
         .route("/sale/{event_id}/graphql", get(sale_get).post(sale_graphql))
-        .layer(DefaultBodyLimit::max(app.config().max_body_bytes))
-        .layer(middleware::from_fn_with_state(app.clone(), log_request));
+        // Before CORS, so that the layer still answers preflights (OPTIONS) first.
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(app.config().max_body_bytes));
+    if let Some(cors) = cors(&app.config().cors_allowed_origins) {
+        graphql = graphql.layer(cors);
+    }
+    let graphql = graphql.layer(middleware::from_fn_with_state(app.clone(), log_request));
     let probes = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .method_not_allowed_fallback(method_not_allowed);
     let webhooks = Router::new()
         .route(
             "/webhooks/payments",
             axum::routing::post(crate::payments::webhook::handle),
         )
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn_with_state(app.clone(), log_request))
         .with_state(app.clone());
     let router = graphql.merge(probes).merge(webhooks);
     let router = match &app.config().client_dir {
-        // The client is a single-page app: unknown paths get its index.html.
-        Some(dir) => router
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        // The client is a single-page app: its history routes get its index.html, while
+        // unknown files and API-looking paths get a JSON 404.
+        Some(dir) => {
+            let index = ServeFile::new(dir.join("index.html"));
+            let history = move |request: Request| client_route(index.clone(), request);
+            router.fallback_service(
+                ServeDir::new(dir)
+                    .call_fallback_on_method_not_allowed(true)
+                    .fallback(history.into_service()),
+            )
+        }
         None => router.fallback(not_found),
     };
-    router.layer(CompressionLayer::new()).with_state(state)
+    router.layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// CORS for the GraphQL routes, when some origins are allowed (`CORS_ALLOWED_ORIGINS`):
+/// browsers on those origins may send `Authorization` and JSON, and read `Retry-After`.
+/// Preflights are answered here, before any route runs.
+pub fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<&str> = origins
+        .iter()
+        .map(|origin| origin.trim())
+        .filter(|origin| !origin.is_empty())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .expose_headers([header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// Unknown paths under the client: a page the client draws itself for a browser's
+/// navigation, a JSON 404 for anything that looks like a file or an API call.
+async fn client_route(index: ServeFile, request: Request) -> Response {
+    let path = request.uri().path();
+    let last = path.rsplit('/').next().unwrap_or_default();
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    let api_like = matches!(
+        first,
+        "graphql" | "sale" | "webhooks" | "api" | "healthz" | "readyz" | "metrics" | "assets"
+    ) || last.contains('.');
+    let navigation = matches!(*request.method(), Method::GET | Method::HEAD)
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    if api_like || !navigation {
+        return not_found().await;
+    }
+    match tower::ServiceExt::oneshot(index, request).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json_error(
+            ErrorCode::MethodNotAllowed,
+            "This route does not take this HTTP method.",
+        )),
+    )
+        .into_response()
 }
 
 /// Logs one line per request, with the path only: query strings may carry tokens.
@@ -107,9 +191,7 @@ async fn public_graphql(
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     let auth = Auth::from_bearer(authorization, state.app.access_keys(), now_secs());
-    let request = request
-        .data(DbLoader::for_request(state.app.db().clone()))
-        .data(auth);
+    let request = request.data(auth);
     graphql_response(state.public.execute(request).await)
 }
 
@@ -129,10 +211,7 @@ async fn sale_graphql(
         Err(error) => return refusal_for(&error),
     };
     let (event_id, shared) = (event.id, seats::shared::shareable(&state.app, &request));
-    let request = request
-        .data(SaleScope { event })
-        .data(auth)
-        .data(DbLoader::for_request(state.app.db().clone()));
+    let request = request.data(SaleScope { event }).data(auth);
     match shared {
         Some(query) => {
             let answer =
@@ -239,8 +318,29 @@ fn graphql_refusal(code: ErrorCode, message: &str) -> Response {
     (status, Json(graphql_error_body(code, message))).into_response()
 }
 
-fn graphql_response(response: async_graphql::Response) -> Response {
+/// A GraphQL answer: 200 once fields ran (their errors are in the body), or the first
+/// error's status when the request was refused before execution (parse, validation, limits).
+fn graphql_response(mut response: async_graphql::Response) -> Response {
+    let refused = response
+        .http_headers
+        .remove(crate::schema::REFUSED_BEFORE_EXECUTION)
+        .is_some();
+    let status = refused
+        .then(|| response.errors.first())
+        .flatten()
+        .and_then(|error| error.extensions.as_ref()?.get("code").cloned())
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => ErrorCode::ALL
+                .iter()
+                .find(|known| known.as_str() == code)
+                .map(|known| known.http_status()),
+            _ => None,
+        })
+        .and_then(|status| StatusCode::from_u16(status).ok());
     let mut http = Json(response).into_response();
+    if let Some(status) = status {
+        *http.status_mut() = status;
+    }
     http.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     http

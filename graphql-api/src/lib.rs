@@ -4,6 +4,7 @@
 //! - [`startup`]: building and running an instance ([`startup::Application`]).
 //! - [`http`]: routes: GraphQL endpoints, GraphiQL, health, the client's files.
 //! - [`schema`]: the public and sale schemas, and the error-code extension.
+//! - [`guard`]: bounds every request before anything recursive walks it.
 //! - [`error`]: the one error enum and the table of client-visible codes.
 //! - [`accounts`], [`auth`]: sign-up, sign-in, rotating sessions, and who is asking.
 //! - [`queue`]: the virtual queue: join, live position, admission ticker, lottery, admin.
@@ -30,6 +31,7 @@ mod context;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod guard;
 pub mod holds;
 pub mod http;
 pub mod idempotency;

@@ -10,7 +10,8 @@ use async_graphql::{
     MergedObject, MergedSubscription, Response, Schema, SchemaBuilder, ServerError, ServerResult,
     ValidationResult, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+        NextValidation,
     },
     parser::types::ExecutableDocument,
     registry::SDLExportOptions,
@@ -85,6 +86,7 @@ fn with_limits<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: Limits) -> Sche
         .limit_recursive_depth(64)
         .limit_directives(16)
         .extension(ErrorCodes)
+        .extension(crate::guard::Guard)
 }
 
 /// The public schema with the instance's state.
@@ -149,16 +151,45 @@ pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
+        Arc::new(ErrorCodesExtension::default())
     }
 }
 
+/// Header an answer refused before execution carries inside the process (never on the
+/// wire): the HTTP layer answers it with the first error's status instead of 200.
+pub const REFUSED_BEFORE_EXECUTION: &str = "x-tickets-refused-before-execution";
+
+/// One request's error mapping.
+#[derive(Default)]
+struct ErrorCodesExtension {
+    /// Set once a field may have run: errors after that are field errors (HTTP 200).
+    executing: std::sync::atomic::AtomicBool,
+}
+
 #[async_trait::async_trait]
-impl Extension for ErrorCodes {
+impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         response.errors.iter_mut().for_each(assign_code);
+        let executed = self.executing.load(std::sync::atomic::Ordering::Relaxed);
+        if !executed && !response.errors.is_empty() {
+            response.http_headers.insert(
+                REFUSED_BEFORE_EXECUTION,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         response
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        self.executing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        next.run(ctx, operation_name).await
     }
 
     fn subscribe<'s>(
@@ -183,9 +214,16 @@ impl Extension for ErrorCodes {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|error| with_code(error, ErrorCode::GraphqlParseFailed))
+        // The guard parsed the document already; what fails here is async-graphql's own
+        // bound on selections nested through fragments, which is a depth limit.
+        next.run(ctx, query, variables).await.map_err(|error| {
+            let code = if error.message.starts_with("The recursion depth") {
+                ErrorCode::QueryTooDeep
+            } else {
+                ErrorCode::GraphqlParseFailed
+            };
+            with_code(error, code)
+        })
     }
 
     async fn validation(
@@ -193,17 +231,25 @@ impl Extension for ErrorCodes {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
+        let from_variables = ctx.data_opt::<crate::guard::VariableArguments>();
         next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
                 .map(|error| {
-                    // async-graphql reports its limits with these fixed messages; a value
-                    // that does not fit an argument's type is the client's input, not
-                    // a schema mismatch.
+                    let passed_in_variables = from_variables.is_some_and(|arguments| {
+                        error.locations.iter().any(|at| arguments.0.contains(at))
+                    });
+                    // async-graphql reports its limits with these fixed messages. A value
+                    // of the wrong type is the client's input when it came in variables;
+                    // anything else found here (unknown fields, literals of the wrong type,
+                    // invalid enum values in the document) does not fit the schema.
                     let code = match error.message.as_str() {
                         "Query is nested too deep." => ErrorCode::QueryTooDeep,
                         "Query is too complex." => ErrorCode::QueryTooComplex,
-                        message if message.starts_with("Invalid value for argument") => {
+                        message
+                            if passed_in_variables
+                                && message.starts_with("Invalid value for argument") =>
+                        {
                             ErrorCode::BadUserInput
                         }
                         _ => ErrorCode::GraphqlValidationFailed,

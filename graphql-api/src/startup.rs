@@ -23,6 +23,11 @@ fn keyrings(config: &Config) -> anyhow::Result<(Keyring, Keyring)> {
             "running with development token keys: set ACCESS_TOKEN_KEYS and ADMISSION_TOKEN_KEYS in production"
         );
     }
+    if config.webhook_secret.expose_secret() == crate::config::DEV_WEBHOOK_SECRET {
+        tracing::warn!(
+            "running with the development webhook secret: set WEBHOOK_SECRET in production"
+        );
+    }
     Ok((
         Keyring::parse(access).context("ACCESS_TOKEN_KEYS")?,
         Keyring::parse(admission).context("ADMISSION_TOKEN_KEYS")?,

@@ -23,6 +23,7 @@ use axum::{extract::ws::WebSocketUpgrade, response::Response};
 use crate::{
     auth::{Auth, now_secs},
     error::{ApiError, ApiResult},
+    guard::SocketBudget,
     state::AppState,
 };
 
@@ -99,6 +100,9 @@ pub fn serve<E: Executor>(
         .on_upgrade(move |socket| {
             let mut socket_data = extra.unwrap_or_default();
             socket_data.insert(SubscriptionSlots::new(app.config().ws_max_subscriptions));
+            if let Some(budget) = SocketBudget::new(app.config().ws_operations_per_sec) {
+                socket_data.insert(budget);
+            }
             GraphQLWebSocket::new(socket, executor, protocol)
                 .with_data(socket_data)
                 .on_connection_init(move |payload| async move {

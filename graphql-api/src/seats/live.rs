@@ -262,7 +262,8 @@ impl SeatHub {
 }
 
 /// Gathers raw messages for `every`, then hands subscribers one batch (latest version of each
-/// seat). Revocations pass at once.
+/// seat), then the window's revocations: a buyer's admission ends after their purchase is
+/// published, so their own stream delivers the BOOKED batch before it closes.
 async fn coalesce(
     mut incoming: mpsc::UnboundedReceiver<Wire>,
     batches: broadcast::Sender<Arc<Batch>>,
@@ -281,6 +282,7 @@ async fn coalesce(
             }
         }
         let mut seats: BTreeMap<i64, (char, i64)> = BTreeMap::new();
+        let mut revoked = Vec::new();
         let (mut from, mut to) = (i64::MAX, i64::MIN);
         for wire in pending {
             match wire {
@@ -294,9 +296,7 @@ async fn coalesce(
                         }
                     }
                 }
-                Wire::Revoked { revoked } => {
-                    let _ = batches.send(Arc::new(Batch::Revoked(revoked)));
-                }
+                Wire::Revoked { revoked: jti } => revoked.push(jti),
             }
         }
         if from <= to {
@@ -305,6 +305,9 @@ async fn coalesce(
                 .map(|(id, (status, version))| (id, status, version))
                 .collect();
             let _ = batches.send(Arc::new(Batch::Changes { from, to, changes }));
+        }
+        for jti in revoked {
+            let _ = batches.send(Arc::new(Batch::Revoked(jti)));
         }
     }
 }

@@ -9,6 +9,7 @@ mod entities_round_trip;
 mod errors;
 mod events;
 mod health;
+mod hostile;
 mod idempotency;
 mod migrations_down;
 mod queue;

@@ -116,6 +116,77 @@ async fn a_sale_subscription_closes_when_its_admission_is_revoked() {
 }
 
 #[tokio::test]
+async fn a_buyer_sees_their_seats_booked_before_their_stream_closes() {
+    let app = TestApp::spawn().await;
+    let state = &app.instance.state;
+    let event = event(state, app.seed_event(20).await).await;
+    let seats = seat_ids(&app.db.connection, event.id, 2).await;
+    let me = fan();
+    app.ensure_user(me.user_id).await;
+    queue::join(state, &event, &me).await.expect("join");
+    set_limits(state, event.id, 100.0, 10).await;
+    admit_all(state, &active(&event), 1, 5).await;
+    let token = queue::status(state, &event, &me)
+        .await
+        .expect("status")
+        .admission
+        .expect("admitted")
+        .token;
+    let buyer = crate::sale_support::Fan {
+        user: me.user_id,
+        token: token.clone(),
+    };
+    let mut client =
+        WsClient::connect(&sale_ws(app.instance.address, event.id, &token), json!({})).await;
+    client.subscribe("s", CHANGES, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let booking = hold_and_book(&app, event.id, &buyer, &seats).await;
+    let paid = crate::sale_support::pay(
+        &app,
+        event.id,
+        &buyer,
+        booking["id"].as_str().expect("booking"),
+        "CARD",
+        crate::sale_support::card("4111111111111111"),
+    )
+    .await;
+    assert_eq!(
+        paid["data"]["confirmPayment"]["payment"]["status"], "SUCCEEDED",
+        "{paid}"
+    );
+
+    // Batches until the stream ends: the last change of each seat must be BOOKED, and the
+    // stream must then close with TOKEN_REVOKED.
+    let mut last = std::collections::HashMap::new();
+    let closing = loop {
+        let message = client.next_payload("s").await;
+        let Some(changes) = message["payload"]["data"]["seatAvailability"]["changes"].as_array()
+        else {
+            break message;
+        };
+        for change in changes {
+            last.insert(
+                change["seatId"].as_str().unwrap_or_default().to_owned(),
+                change["status"].as_str().unwrap_or_default().to_owned(),
+            );
+        }
+    };
+
+    assert_eq!(
+        closing["payload"]["errors"][0]["extensions"]["code"], "TOKEN_REVOKED",
+        "{closing}"
+    );
+    for seat in &seats {
+        assert_eq!(
+            last.get(&seat.to_string()).map(String::as_str),
+            Some("BOOKED"),
+            "seat {seat}: {last:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_sale_subscription_closes_when_its_admission_expires() {
     let app = TestApp::spawn_with(|config| config.admission_ttl_secs = 2).await;
     let event = app.seed_event(20).await;
