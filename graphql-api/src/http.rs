@@ -125,6 +125,34 @@ pub fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
+/// Refuses `CORS_ALLOWED_ORIGINS` entries that could never match a browser's `Origin` (a
+/// path, no scheme), as the gateway does with the same list, so a typo stops the start
+/// instead of silently blocking an app.
+pub fn check_origins(origins: &[String]) -> anyhow::Result<()> {
+    for entry in origins {
+        let origin = entry.trim().trim_end_matches('/');
+        let Some((scheme, host)) = origin.split_once("://") else {
+            if origin.is_empty() || origin == "*" {
+                continue;
+            }
+            anyhow::bail!("CORS_ALLOWED_ORIGINS: {entry:?} is not an origin like https://app.example");
+        };
+        let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        let valid = scheme_ok
+            && !host.is_empty()
+            && !host.contains(['/', '?', '#', ' '])
+            && HeaderValue::from_str(origin).is_ok();
+        anyhow::ensure!(
+            valid,
+            "CORS_ALLOWED_ORIGINS: {entry:?} is not an origin like https://app.example (scheme://host[:port], no path)"
+        );
+    }
+    Ok(())
+}
+
 /// Unknown paths under the client: a page the client draws itself for a browser's
 /// navigation, a JSON 404 for anything that looks like a file or an API call.
 async fn client_route(index: ServeFile, request: Request) -> Response {
@@ -440,4 +468,27 @@ async fn not_found() -> Response {
         Json(json_error(ErrorCode::NotFound, "No such route.")),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_must_be_origins() {
+        let ok = |list: &[&str]| check_origins(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert!(ok(&[]).is_ok());
+        assert!(ok(&["https://app.example", "http://localhost:5173/", "*", " "]).is_ok());
+        assert!(ok(&["capacitor://localhost"]).is_ok());
+        for bad in ["app.example", "https://app.example/path", "https://", "null", "1http://x"] {
+            assert!(ok(&[bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cors_is_off_without_origins() {
+        assert!(cors(&[]).is_none());
+        assert!(cors(&[" ".to_owned()]).is_none());
+        assert!(cors(&["https://app.example".to_owned()]).is_some());
+    }
 }

@@ -47,6 +47,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.bind))?;
         let keyrings = keyrings(&config)?;
+        http::check_origins(&config.cors_allowed_origins)?;
         let queries = db::QueryCounter::default();
         let db = db::connect_counted(&config, &queries).await?;
         let redis = redis::connect(&config).await?;
