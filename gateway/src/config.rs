@@ -2,7 +2,8 @@
 //!
 //! Precedence, lowest first: built-in defaults (they run locally), the TOML file, the shared
 //! variables the API reads too (`REDIS_URL`, `REDIS_KEY_PREFIX`, `ADMISSION_TOKEN_KEYS`,
-//! `LOG_FORMAT`), then `GATEWAY_<KEY>` for any key. `gateway/README.md` has the table.
+//! `LOG_FORMAT`, `CORS_ALLOWED_ORIGINS`), then `GATEWAY_<KEY>` for any key.
+//! `gateway/README.md` has the table.
 
 use std::{fmt, path::PathBuf, time::Duration};
 
@@ -13,7 +14,7 @@ use figment::{
 };
 use serde::{Deserialize, Deserializer};
 
-use crate::error::GatewayError;
+use crate::{cors::AllowedOrigins, error::GatewayError};
 
 /// The edge gate: proxies fans to the ticketing API, letting only admitted fans reach sales.
 #[derive(Clone, Debug, Parser)]
@@ -142,6 +143,11 @@ pub struct Config {
     /// own address counts, never a forwarded-for header.
     #[serde(deserialize_with = "list_or_csv")]
     pub metrics_allow: Vec<String>,
+    /// Browser origins (`https://app.example`) whose pages may call through the gateway
+    /// (CORS); `*` allows any, none (the default) turns CORS off. Must be the API's list:
+    /// the gateway answers preflights, the API answers everything proxied.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -181,16 +187,18 @@ impl Default for Config {
             access_log: true,
             log_format: LogFormat::Human,
             metrics_allow: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
 
 /// Variables shared with the API, read without the `GATEWAY_` prefix.
-const SHARED_VARIABLES: [&str; 4] = [
+const SHARED_VARIABLES: [&str; 5] = [
     "REDIS_URL",
     "REDIS_KEY_PREFIX",
     "ADMISSION_TOKEN_KEYS",
     "LOG_FORMAT",
+    "CORS_ALLOWED_ORIGINS",
 ];
 
 impl Config {
@@ -236,7 +244,14 @@ impl Config {
             return fail("`queue_path` must be a path starting with `/`");
         }
         self.metrics_networks()?;
+        self.allowed_origins()?;
         Ok(())
+    }
+
+    /// [`Self::cors_allowed_origins`] parsed.
+    pub fn allowed_origins(&self) -> Result<AllowedOrigins, GatewayError> {
+        AllowedOrigins::parse(&self.cors_allowed_origins)
+            .map_err(|message| GatewayError::Config(format!("`cors_allowed_origins`: {message}")))
     }
 
     /// [`Self::metrics_allow`] parsed; a bare address means that one address.
@@ -394,6 +409,53 @@ mod tests {
             jail.set_env("GATEWAY_METRICS_ALLOW", "10.1.0.0/16, everyone");
             let refused = Config::load(None).expect_err("a bad network");
             assert!(refused.to_string().contains("everyone"), "{refused}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cors_origins_come_from_the_shared_variable_and_the_prefixed_one_wins() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            assert!(
+                Config::load(None)
+                    .expect("config")
+                    .cors_allowed_origins
+                    .is_empty()
+            );
+
+            jail.set_env(
+                "CORS_ALLOWED_ORIGINS",
+                "https://app.example, http://127.0.0.1:5173",
+            );
+            let config = Config::load(None).expect("config");
+            assert_eq!(
+                config.cors_allowed_origins,
+                ["https://app.example", "http://127.0.0.1:5173"]
+            );
+            assert!(format!("{config:?}").contains("https://app.example"));
+
+            jail.set_env("GATEWAY_CORS_ALLOWED_ORIGINS", "*");
+            let config = Config::load(None).expect("config");
+            assert_eq!(config.cors_allowed_origins, ["*"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_cors_entry_that_is_no_origin_is_refused_by_name() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "gateway.toml",
+                r#"cors_allowed_origins = ["https://app.example/shop"]"#,
+            )?;
+
+            let refused = Config::load(Some("gateway.toml".as_ref())).expect_err("a path");
+
+            let message = refused.to_string();
+            assert!(message.contains("cors_allowed_origins"), "{message}");
+            assert!(message.contains("https://app.example/shop"), "{message}");
             Ok(())
         });
     }

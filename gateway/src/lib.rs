@@ -7,6 +7,7 @@
 //! - [`verified`]: admission tokens whose signature was already checked.
 //! - [`store`]: admission records and gate switches in Redis, behind short caches.
 //! - [`limits`]: per-IP and per-fan rate limits.
+//! - [`cors`]: allowed browser origins, preflights, CORS headers on the gateway's answers.
 //! - [`metrics`]: Prometheus counters and histograms for `/metrics`.
 //! - [`proxy`]: the `ProxyHttp` implementation that ties them together.
 //! - [`server`]: the Pingora server, its services and the connection cap.
@@ -15,6 +16,7 @@
 
 pub mod admission;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod limits;
 pub mod metrics;

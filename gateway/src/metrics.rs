@@ -19,6 +19,8 @@ pub enum Outcome {
     Proxied,
     /// Answered by the gateway itself (`/healthz`, `/metrics`).
     Served,
+    /// A CORS preflight, answered by the gateway itself (whether its origin was allowed or not).
+    Preflight,
     /// Refused or failed with this code.
     Refused(Code),
     /// The client went away or sent something unreadable.
@@ -26,18 +28,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    const FIXED: [&'static str; 3] = ["proxied", "served", "client_error"];
+    const FIXED: [&'static str; 4] = ["proxied", "served", "preflight", "client_error"];
 
     fn index(self) -> usize {
         match self {
             Outcome::Proxied => 0,
             Outcome::Served => 1,
-            Outcome::ClientError => 2,
+            Outcome::Preflight => 2,
+            Outcome::ClientError => 3,
             Outcome::Refused(code) => {
-                3 + Code::ALL
-                    .iter()
-                    .position(|c| *c == code)
-                    .unwrap_or_default()
+                Self::FIXED.len()
+                    + Code::ALL
+                        .iter()
+                        .position(|c| *c == code)
+                        .unwrap_or_default()
             }
         }
     }
@@ -98,7 +102,8 @@ impl Metrics {
         let requests = IntCounterVec::new(
             Opts::new(
                 "gateway_requests_total",
-                "Requests by route kind and outcome (proxied, served, or a refusal code).",
+                "Requests by route kind and outcome (proxied, served, preflight, client_error, \
+                 or a refusal code).",
             ),
             &["route", "outcome"],
         )?;
@@ -255,13 +260,17 @@ mod tests {
 
     #[test]
     fn every_outcome_has_its_own_label() {
-        let labels: std::collections::HashSet<_> =
-            [Outcome::Proxied, Outcome::Served, Outcome::ClientError]
-                .into_iter()
-                .chain(Code::ALL.into_iter().map(Outcome::Refused))
-                .map(Outcome::label)
-                .collect();
+        let labels: std::collections::HashSet<_> = [
+            Outcome::Proxied,
+            Outcome::Served,
+            Outcome::Preflight,
+            Outcome::ClientError,
+        ]
+        .into_iter()
+        .chain(Code::ALL.into_iter().map(Outcome::Refused))
+        .map(Outcome::label)
+        .collect();
 
-        assert_eq!(labels.len(), 3 + Code::ALL.len());
+        assert_eq!(labels.len(), Outcome::FIXED.len() + Code::ALL.len());
     }
 }

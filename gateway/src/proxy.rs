@@ -1,11 +1,11 @@
 //! The proxy: one [`Gateway`] implementing Pingora's `ProxyHttp`.
 //!
-//! Per request: classify the path, answer `/healthz` and `/metrics` directly, refuse what the
-//! gate or the limits refuse (written in `request_filter`, so the client connection stays
-//! alive), and forward the rest to a healthy API instance with the fan's identity in headers
-//! the gateway owns. Retries: a failed connect is always retried on another instance (nothing
-//! was sent); a failure after sending is retried only for idempotent methods, so a POST
-//! mutation is never replayed.
+//! Per request: classify the path, answer `/healthz`, `/metrics` and CORS preflights directly,
+//! refuse what the gate or the limits refuse (written in `request_filter`, so the client
+//! connection stays alive), and forward the rest to a healthy API instance with the fan's
+//! identity in headers the gateway owns. Retries: a failed connect is always retried on
+//! another instance (nothing was sent); a failure after sending is retried only for
+//! idempotent methods, so a POST mutation is never replayed.
 
 use std::{
     net::IpAddr,
@@ -27,6 +27,7 @@ use pingora::{
 
 use crate::{
     admission::{self, Admission, Decision, Fetched, RequestFacts},
+    cors::{self, AllowedOrigins},
     error::Code,
     limits::{Limited, Limits},
     metrics::{Metrics, Outcome},
@@ -57,6 +58,8 @@ pub struct Settings {
     pub access_log: bool,
     /// Client networks that may read `/metrics`.
     pub metrics_allow: Vec<ipnet::IpNet>,
+    /// Browser origins whose pages may call through the gateway.
+    pub allowed_origins: AllowedOrigins,
 }
 
 /// One API instance: where the balancer's backend is, and its peer, built once.
@@ -174,14 +177,14 @@ impl Gateway {
     ) -> pingora::Result<bool> {
         ctx.outcome = Outcome::Refused(code);
         if code != Code::PayloadTooLarge {
-            // Pingora closes a connection answered before its body was read; a refused POST
-            // body is small (its length was checked), so drain it instead and keep the
-            // connection: refusals are the cheap path a flood of tokenless clients takes.
-            session.set_close_on_response_before_downstream_finish(false);
-            session.set_total_drain_timeout(Some(REFUSAL_DRAIN_TIMEOUT));
+            keep_connection_through_unread_body(session);
         }
         let body = code.body(&self.settings.queue_path, event);
-        let mut extra = Vec::new();
+        // A browser app may read the code only if the answer says its origin may.
+        let mut extra = self
+            .settings
+            .allowed_origins
+            .refusal_headers(cors::origin_of(session.req_header()));
         if let Some(seconds) = retry_after {
             extra.push(("retry-after", seconds.to_string()));
         }
@@ -193,6 +196,30 @@ impl Gateway {
             &extra,
         )
         .await?;
+        Ok(true)
+    }
+
+    /// Answers a CORS preflight with 204, with the allow headers only for an allowed origin.
+    async fn answer_preflight(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<bool> {
+        ctx.outcome = Outcome::Preflight;
+        keep_connection_through_unread_body(session);
+        let headers = self
+            .settings
+            .allowed_origins
+            .preflight_headers(cors::origin_of(session.req_header()));
+        let mut header = ResponseHeader::build(204, Some(headers.len()))?;
+        for (name, value) in headers {
+            header.insert_header(name, value)?;
+        }
+        // Header, then the end of an empty body: keep-alive survives, as in `write_response`.
+        session
+            .write_response_header(Box::new(header), false)
+            .await?;
+        session.write_response_body(None, true).await?;
         Ok(true)
     }
 
@@ -216,6 +243,16 @@ fn token_of(request: &RequestHeader) -> Option<&str> {
         .iter()
         .filter_map(|value| value.to_str().ok());
     routes::find_token(authorization, cookies, request.uri.query())
+}
+
+/// Lets a connection answered before its request body was read stay open.
+///
+/// Pingora closes such a connection; the bodies answered early here are small (their length
+/// was checked), so draining them is cheaper than a new connection: early answers are the
+/// path a flood of tokenless clients, or a browser's preflights, take.
+fn keep_connection_through_unread_body(session: &mut Session) {
+    session.set_close_on_response_before_downstream_finish(false);
+    session.set_total_drain_timeout(Some(REFUSAL_DRAIN_TIMEOUT));
 }
 
 fn client_ip(session: &Session) -> Option<IpAddr> {
@@ -343,6 +380,23 @@ impl ProxyHttp for Gateway {
             return self
                 .refuse(session, ctx, Code::PayloadTooLarge, event, None)
                 .await;
+        }
+        if cors::is_preflight(session.req_header()) {
+            // A browser sends no credentials with a preflight, so the gate would refuse every
+            // one on a sale route: the gateway answers them all itself, for any route kind,
+            // but they still cost the client's IP its public allowance.
+            if let Err(limited) = self.rate_limit_ip(session) {
+                return self
+                    .refuse(
+                        session,
+                        ctx,
+                        Code::RateLimited,
+                        event,
+                        Some(limited.retry_after_secs),
+                    )
+                    .await;
+            }
+            return self.answer_preflight(session, ctx).await;
         }
 
         let decision = match ctx.route {
@@ -535,8 +589,19 @@ impl ProxyHttp for Gateway {
             _ => None,
         };
         let body = code.body(&self.settings.queue_path, event);
-        if let Err(error) =
-            write_response(session, code.status(), "application/json", body.into(), &[]).await
+        // Nothing of the API's answer (nor its CORS headers) reached the client: ours go out.
+        let extra = self
+            .settings
+            .allowed_origins
+            .refusal_headers(cors::origin_of(session.req_header()));
+        if let Err(error) = write_response(
+            session,
+            code.status(),
+            "application/json",
+            body.into(),
+            &extra,
+        )
+        .await
         {
             tracing::debug!(%error, "could not write the error answer");
         }

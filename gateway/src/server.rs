@@ -92,6 +92,7 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
             retries: config.retries,
             access_log: config.access_log,
             metrics_allow: config.metrics_networks()?,
+            allowed_origins: config.allowed_origins()?,
         },
     );
     let front = Front {

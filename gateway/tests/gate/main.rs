@@ -4,6 +4,7 @@
 
 mod admission;
 mod balancing;
+mod cors;
 mod fakes;
 mod limits;
 mod operations;
