@@ -51,6 +51,14 @@ function listSeats(labels: string[] | undefined): string {
 
 type Entry = Omit<FriendlyError, 'code'> | ((ctx: ErrorContext) => Omit<FriendlyError, 'code'>);
 
+/** A request this page's code got wrong: a newer page knows better. */
+const PAGE_NEEDS_UPDATE: Entry = {
+  title: 'This page needs an update',
+  message: 'Reload the page to carry on; your place in line and any held seats are kept.',
+  step: 'reload',
+  action: 'Reload',
+};
+
 const TABLE: Record<string, Entry> = {
   // --- the sale: seats, holds, bookings, payments
   SEAT_TAKEN: (ctx) => ({
@@ -325,24 +333,14 @@ const TABLE: Record<string, Entry> = {
     step: 'reload',
     action: 'Reload',
   },
-  QUERY_TOO_DEEP: {
-    title: 'This page needs an update',
-    message: 'Reload the page to carry on; your place in line and any held seats are kept.',
-    step: 'reload',
-    action: 'Reload',
-  },
-  QUERY_TOO_COMPLEX: {
-    title: 'This page needs an update',
-    message: 'Reload the page to carry on; your place in line and any held seats are kept.',
-    step: 'reload',
-    action: 'Reload',
-  },
-  BAD_REQUEST: {
-    title: 'This page needs an update',
-    message: 'Reload the page to carry on; your place in line and any held seats are kept.',
-    step: 'reload',
-    action: 'Reload',
-  },
+  QUERY_TOO_DEEP: PAGE_NEEDS_UPDATE,
+  QUERY_TOO_COMPLEX: PAGE_NEEDS_UPDATE,
+  OPERATION_NAME_REQUIRED: PAGE_NEEDS_UPDATE,
+  UNKNOWN_OPERATION: PAGE_NEEDS_UPDATE,
+  SUBSCRIPTION_OVER_HTTP: PAGE_NEEDS_UPDATE,
+  TOO_MANY_EXPENSIVE_FIELDS: PAGE_NEEDS_UPDATE,
+  METHOD_NOT_ALLOWED: PAGE_NEEDS_UPDATE,
+  BAD_REQUEST: PAGE_NEEDS_UPDATE,
   NOT_FOUND: {
     title: 'Not found',
     message: 'We could not find what this page asked for. Reload the page; your place in line and any held seats are kept.',

@@ -21,6 +21,7 @@ mod sale_invariants;
 mod sale_live;
 mod sale_support;
 mod sdl;
+mod transports;
 mod seat_map;
 mod seats;
 mod seed;

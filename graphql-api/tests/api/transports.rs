@@ -1,0 +1,313 @@
+//! Every query and mutation of both schemas behaves the same over HTTP and over WebSocket:
+//! one fan walks a journey over HTTP, another walks the same journey over `graphql-transport-ws`,
+//! and each step's answer must have the same shape and the same codes. A test also checks
+//! that the journeys name every root field, so a new operation cannot skip this.
+
+use std::collections::BTreeSet;
+
+use graphql_api::{
+    schema::{public_sdl, sale_sdl},
+    testing::TestApp,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    sale_support::{card, key, seat_ids},
+    ws_client::WsClient,
+};
+
+/// Where one journey's requests go.
+enum Transport<'a> {
+    Http { app: &'a TestApp, path: String, token: String },
+    Ws(WsClient, u32),
+}
+
+impl Transport<'_> {
+    async fn run(&mut self, query: &str, variables: Value) -> Value {
+        match self {
+            Transport::Http { app, path, token } => {
+                app.http
+                    .post(format!("{}{path}", app.base_url()))
+                    .bearer_auth(token.as_str())
+                    .json(&json!({ "query": query, "variables": variables }))
+                    .send()
+                    .await
+                    .expect("a response")
+                    .json()
+                    .await
+                    .expect("a JSON body")
+            }
+            Transport::Ws(client, next_id) => {
+                *next_id += 1;
+                let id = next_id.to_string();
+                client.subscribe(&id, query, variables).await;
+                client.next_payload(&id).await["payload"].clone()
+            }
+        }
+    }
+}
+
+/// What an answer is, without its values: the codes of its errors, and the keys and kinds
+/// of its data.
+fn shape(answer: &Value) -> Value {
+    fn of(value: &Value) -> Value {
+        match value {
+            Value::Object(fields) => fields
+                .iter()
+                .map(|(name, value)| (name.clone(), of(value)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            Value::Array(items) => json!([items.first().map(of)]),
+            Value::String(_) => json!("string"),
+            Value::Number(_) => json!("number"),
+            Value::Bool(_) => json!("bool"),
+            Value::Null => Value::Null,
+        }
+    }
+    let codes: Vec<&Value> = answer["errors"]
+        .as_array()
+        .map(|errors| errors.iter().map(|error| &error["extensions"]["code"]).collect())
+        .unwrap_or_default();
+    json!({ "data": of(&answer["data"]), "codes": codes })
+}
+
+/// One step: a document and its variables from what earlier steps answered.
+type Step = (&'static str, fn(&Value) -> Value);
+
+/// Remembers ids that later steps use.
+fn remember(found: &mut Value, answer: &Value) {
+    let data = &answer["data"];
+    for (path, name) in [
+        ("/lockSeats/id", "hold"),
+        ("/createBooking/id", "booking"),
+        ("/login/refreshToken", "refresh"),
+        ("/refresh/refreshToken", "refresh"),
+        ("/event/slug", "slug"),
+    ] {
+        if let Some(value) = data.pointer(path) {
+            found[name] = value.clone();
+        }
+    }
+}
+
+const SALE: &[Step] = &[
+    ("{ event { id name } }", |_| json!({})),
+    ("{ seatCategories { name } }", |_| json!({})),
+    ("{ seats(first: 2) { edges { node { id status category { name } } } } }", |_| json!({})),
+    ("query($id: ID!) { seat(id: $id) { id status } }", |f| json!({ "id": f["seats"][0] })),
+    ("{ seatMap { sequence status } }", |_| json!({})),
+    ("{ availability { total available categories { category { name } } } }", |_| json!({})),
+    ("{ myHold { id } }", |_| json!({})),
+    (
+        "mutation($s: [ID!]!, $k: String!) { lockSeats(seatIds: $s, idempotencyKey: $k) { id status seats { id category { name } } } }",
+        |f| json!({ "s": f["seats"], "k": key() }),
+    ),
+    ("{ myHold { id seats { id } } }", |_| json!({})),
+    ("mutation($h: ID!) { extendHold(holdId: $h) { id extensionsLeft } }", |f| json!({ "h": f["hold"] })),
+    (
+        "mutation($h: ID!, $k: String!) { createBooking(holdId: $h, idempotencyKey: $k) { id status seats { id } } }",
+        |f| json!({ "h": f["hold"], "k": key() }),
+    ),
+    ("query($b: ID!) { booking(id: $b) { id status total { formatted } } }", |f| json!({ "b": f["booking"] })),
+    (
+        "mutation($b: ID!, $d: PaymentDetailsInput!, $k: String!) { confirmPayment(bookingId: $b, method: CARD, details: $d, idempotencyKey: $k) { booking { status } payment { status } } }",
+        |f| json!({ "b": f["booking"], "d": card("4111111111111111"), "k": key() }),
+    ),
+    ("mutation($b: ID!) { cancelBooking(bookingId: $b) { status } }", |f| json!({ "b": f["booking"] })),
+    ("mutation($h: ID!) { releaseSeats(holdId: $h) }", |f| json!({ "h": f["hold"] })),
+];
+
+const PUBLIC: &[Step] = &[
+    ("{ events { id categories { name } } }", |_| json!({})),
+    ("query($e: ID!) { event(id: $e) { id slug categories { name } } }", |f| json!({ "e": f["event"] })),
+    ("query($s: String!) { eventBySlug(slug: $s) { id } }", |f| json!({ "s": f["slug"] })),
+    ("{ me { id } }", |_| json!({})),
+    ("{ myBookings { id } }", |_| json!({})),
+    (
+        "mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }",
+        |f| json!({ "i": { "email": f["email"], "password": "correct horse battery", "displayName": "Fan" } }),
+    ),
+    (
+        "mutation($e: String!) { login(email: $e, password: \"correct horse battery\") { refreshToken } }",
+        |f| json!({ "e": f["email"] }),
+    ),
+    ("mutation($r: String!) { refresh(refreshToken: $r) { refreshToken } }", |f| json!({ "r": f["refresh"] })),
+    ("mutation($r: String!) { logout(refreshToken: $r) }", |f| json!({ "r": f["refresh"] })),
+    ("mutation($e: ID!) { joinQueue(eventId: $e) { state } }", |f| json!({ "e": f["event"] })),
+    ("query($e: ID!) { queueStatus(eventId: $e) { state } }", |f| json!({ "e": f["event"] })),
+    ("mutation($e: ID!) { heartbeat(eventId: $e) { state } }", |f| json!({ "e": f["event"] })),
+    ("mutation($e: ID!) { leaveQueue(eventId: $e) }", |f| json!({ "e": f["event"] })),
+    ("mutation($b: ID!) { cancelBooking(bookingId: $b) { id } }", |_| json!({ "b": Uuid::new_v4().to_string() })),
+];
+
+const ADMIN: &[Step] = &[
+    ("query($e: ID!) { queueStats(eventId: $e) { paused } }", |f| json!({ "e": f["event"] })),
+    ("mutation($e: ID!) { pauseQueue(eventId: $e) { paused } }", |f| json!({ "e": f["event"] })),
+    ("mutation($e: ID!) { resumeQueue(eventId: $e) { paused } }", |f| json!({ "e": f["event"] })),
+    ("mutation($e: ID!) { setAdmissionRate(eventId: $e, perSecond: 10) { admissionRate } }", |f| json!({ "e": f["event"] })),
+    ("mutation($e: ID!) { setAdmissionCapacity(eventId: $e, capacity: 100) { admissionCapacity } }", |f| json!({ "e": f["event"] })),
+    ("mutation($e: ID!, $u: ID!) { revokeAdmission(eventId: $e, userId: $u) }", |f| json!({ "e": f["event"], "u": Uuid::new_v4().to_string() })),
+    ("mutation($e: ID!) { setEventGate(eventId: $e, enabled: true) { id gateEnabled } }", |f| json!({ "e": f["event"] })),
+];
+
+/// Walks `steps` on `transport`; returns each step's answer.
+async fn walk(transport: &mut Transport<'_>, steps: &[Step], mut found: Value) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for (query, variables) in steps {
+        let answer = transport.run(query, variables(&found)).await;
+        remember(&mut found, &answer);
+        answers.push(answer);
+    }
+    answers
+}
+
+fn compare(steps: &[Step], http: &[Value], ws: &[Value]) {
+    for ((query, _), (over_http, over_ws)) in steps.iter().zip(http.iter().zip(ws)) {
+        assert!(
+            !over_http.to_string().contains("INTERNAL_ERROR")
+                && !over_ws.to_string().contains("INTERNAL_ERROR"),
+            "{query}:\nHTTP {over_http}\nWS {over_ws}"
+        );
+        assert_eq!(shape(over_http), shape(over_ws), "{query}:\nHTTP {over_http}\nWS {over_ws}");
+    }
+}
+
+/// A fan with a sign-in token, an admission token and two seats of their own.
+struct Walker {
+    user: Uuid,
+    access: String,
+    admission: String,
+    seats: Vec<String>,
+}
+
+async fn walker(app: &TestApp, event: i64, seats: &[i64]) -> Walker {
+    let user = Uuid::now_v7();
+    let admission = app.admit(event, user).await;
+    Walker {
+        user,
+        access: app.access_token(user, "FAN"),
+        admission,
+        seats: seats.iter().map(i64::to_string).collect(),
+    }
+}
+
+#[tokio::test]
+async fn the_sale_journey_answers_alike_over_http_and_websocket() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(20).await;
+    let seats = seat_ids(&app.db.connection, event, 4).await;
+    let over_http = walker(&app, event, &seats[..2]).await;
+    let over_ws = walker(&app, event, &seats[2..]).await;
+    let socket = WsClient::connect(
+        &format!(
+            "ws://{}/sale/{event}/graphql?access_token={}",
+            app.instance.address, over_ws.admission
+        ),
+        json!({}),
+    )
+    .await;
+
+    let mut http = Transport::Http {
+        app: &app,
+        path: format!("/sale/{event}/graphql"),
+        token: over_http.admission.clone(),
+    };
+    let http_answers = walk(&mut http, SALE, json!({ "seats": over_http.seats })).await;
+    let ws_answers = walk(&mut Transport::Ws(socket, 0), SALE, json!({ "seats": over_ws.seats })).await;
+
+    compare(SALE, &http_answers, &ws_answers);
+    // The journey did what it says: the payment went through on both.
+    for answers in [&http_answers, &ws_answers] {
+        assert_eq!(answers[12]["data"]["confirmPayment"]["payment"]["status"], "SUCCEEDED", "{}", answers[12]);
+    }
+    assert!(over_http.user != over_ws.user);
+}
+
+#[tokio::test]
+async fn the_public_journey_answers_alike_over_http_and_websocket() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(20).await;
+    let over_http = walker(&app, event, &[]).await;
+    let over_ws = walker(&app, event, &[]).await;
+    let admin = app.access_token(Uuid::now_v7(), "ADMIN");
+    let url = format!("ws://{}/graphql", app.instance.address);
+    let bearer = |token: &str| json!({ "authorization": format!("Bearer {token}") });
+    let start = |who: &str| json!({ "event": event.to_string(), "email": format!("{who}-{}@fans.test", Uuid::new_v4().simple()) });
+
+    let mut http = Transport::Http { app: &app, path: "/graphql".into(), token: over_http.access.clone() };
+    let http_answers = walk(&mut http, PUBLIC, start("http")).await;
+    let socket = WsClient::connect(&url, bearer(&over_ws.access)).await;
+    let ws_answers = walk(&mut Transport::Ws(socket, 0), PUBLIC, start("ws")).await;
+    let mut http_admin = Transport::Http { app: &app, path: "/graphql".into(), token: admin.clone() };
+    let http_admin_answers = walk(&mut http_admin, ADMIN, start("admin")).await;
+    let admin_socket = WsClient::connect(&url, bearer(&admin)).await;
+    let ws_admin_answers = walk(&mut Transport::Ws(admin_socket, 0), ADMIN, start("admin")).await;
+
+    compare(PUBLIC, &http_answers, &ws_answers);
+    compare(ADMIN, &http_admin_answers, &ws_admin_answers);
+    // Signed in on both transports: `me` answered, not UNAUTHENTICATED.
+    assert!(ws_answers[3]["data"]["me"]["id"].is_string(), "{}", ws_answers[3]);
+    assert!(ws_admin_answers[0]["data"]["queueStats"].is_object(), "{}", ws_admin_answers[0]);
+}
+
+/// Root fields a journey's documents name.
+fn roots(steps: &[Step]) -> BTreeSet<String> {
+    use async_graphql::parser::types::Selection;
+    steps
+        .iter()
+        .flat_map(|(query, _)| {
+            let document = async_graphql::parser::parse_query(query).expect("a journey step parses");
+            document
+                .operations
+                .iter()
+                .flat_map(|(_, operation)| {
+                    operation
+                        .node
+                        .selection_set
+                        .node
+                        .items
+                        .iter()
+                        .filter_map(|item| match &item.node {
+                            Selection::Field(field) => Some(field.node.name.node.to_string()),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Root query and mutation fields an SDL serves.
+fn served(sdl: &str) -> BTreeSet<String> {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let document = async_graphql::parser::parse_schema(sdl).expect("SDL parses");
+    document
+        .definitions
+        .into_iter()
+        .filter_map(|definition| match definition {
+            TypeSystemDefinition::Type(definition) => Some(definition.node),
+            _ => None,
+        })
+        .filter(|definition| {
+            let name = definition.name.node.as_str();
+            name.ends_with("Query") || name.ends_with("Mutation")
+        })
+        .flat_map(|definition| match definition.kind {
+            TypeKind::Object(object) => object
+                .fields
+                .into_iter()
+                .map(|field| field.node.name.node.to_string())
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+#[test]
+fn the_journeys_name_every_query_and_mutation() {
+    let public: BTreeSet<String> = roots(PUBLIC).union(&roots(ADMIN)).cloned().collect();
+    assert_eq!(public, served(&public_sdl()), "public schema");
+    assert_eq!(roots(SALE), served(&sale_sdl()), "sale schema");
+}
