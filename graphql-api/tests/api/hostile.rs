@@ -2,11 +2,10 @@
 //! WebSocket, on both schemas; none aborts the process or changes anything.
 
 use graphql_api::testing::{TestApp, first_error_code};
-use sea_orm::{ConnectionTrait as _, Statement};
 use serde_json::{Value, json};
 
 use crate::{
-    sale_support::{admitted, key, seat_ids},
+    sale_support::{admitted, key, scalar, seat_ids},
     ws_client::WsClient,
 };
 
@@ -176,13 +175,7 @@ async fn nul_characters_are_bad_user_input_and_create_nothing() {
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    let db = &app.db.connection;
-    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .expect("counting")
-        .expect("a row")
-        .try_get_by_index::<i64>(0)
-        .expect("a count")
+    scalar(&app.db.connection, sql).await
 }
 
 #[tokio::test]

@@ -78,21 +78,31 @@ async fn the_seat_map_says_which_sequence_it_includes() {
     assert_eq!(after["data"]["seatMap"]["sequence"], 1, "{after}");
 }
 
-#[tokio::test]
-async fn a_sale_subscription_closes_when_its_admission_is_revoked() {
-    let app = TestApp::spawn().await;
-    let state = &app.instance.state;
-    let event = event(state, app.seed_event(20).await).await;
+/// A fan admitted by the queue itself (so buying or a revocation ends the admission),
+/// with their admission token.
+async fn admitted_through_the_queue(
+    state: &graphql_api::state::AppState,
+    event: &entities::event::Model,
+) -> (graphql_api::auth::Identity, String) {
     let me = fan();
-    queue::join(state, &event, &me).await.expect("join");
+    queue::join(state, event, &me).await.expect("join");
     set_limits(state, event.id, 100.0, 10).await;
-    admit_all(state, &active(&event), 1, 5).await;
-    let token = queue::status(state, &event, &me)
+    admit_all(state, &active(event), 1, 5).await;
+    let token = queue::status(state, event, &me)
         .await
         .expect("status")
         .admission
         .expect("admitted")
         .token;
+    (me, token)
+}
+
+#[tokio::test]
+async fn a_sale_subscription_closes_when_its_admission_is_revoked() {
+    let app = TestApp::spawn().await;
+    let state = &app.instance.state;
+    let event = event(state, app.seed_event(20).await).await;
+    let (me, token) = admitted_through_the_queue(state, &event).await;
     let mut client =
         WsClient::connect(&sale_ws(app.instance.address, event.id, &token), json!({})).await;
     client.subscribe("s", CHANGES, json!({})).await;
@@ -121,17 +131,8 @@ async fn a_buyer_sees_their_seats_booked_before_their_stream_closes() {
     let state = &app.instance.state;
     let event = event(state, app.seed_event(20).await).await;
     let seats = seat_ids(&app.db.connection, event.id, 2).await;
-    let me = fan();
+    let (me, token) = admitted_through_the_queue(state, &event).await;
     app.ensure_user(me.user_id).await;
-    queue::join(state, &event, &me).await.expect("join");
-    set_limits(state, event.id, 100.0, 10).await;
-    admit_all(state, &active(&event), 1, 5).await;
-    let token = queue::status(state, &event, &me)
-        .await
-        .expect("status")
-        .admission
-        .expect("admitted")
-        .token;
     let buyer = crate::sale_support::Fan {
         user: me.user_id,
         token: token.clone(),

@@ -100,7 +100,8 @@ pub async fn pay(
     .await
 }
 
-async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+/// One number from Postgres (a count, a sum).
+pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
     db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .expect("query")
