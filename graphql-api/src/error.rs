@@ -61,7 +61,7 @@ error_codes! {
     OperationNameRequired = "OPERATION_NAME_REQUIRED", 400, "the document holds several operations: say which one in `operationName`";
     UnknownOperation = "UNKNOWN_OPERATION", 400, "`operationName` names no operation of the document";
     SubscriptionOverHttp = "SUBSCRIPTION_OVER_HTTP", 400, "a `subscription` sent over HTTP: subscribe over WebSocket (`graphql-transport-ws`) instead";
-    TooManyExpensiveFields = "TOO_MANY_EXPENSIVE_FIELDS", 400, "`login`, `register` or `refresh` asked more than once in one request (aliases count), or more than five mutation fields; `extensions.field` and `extensions.max` say which";
+    TooManyExpensiveFields = "TOO_MANY_EXPENSIVE_FIELDS", 400, "`login`, `register` or `refresh` asked more than once in one request, any root field more than ten times, or more than five mutation fields (aliases count: each runs); `extensions.field` and `extensions.max` say which";
     BadUserInput = "BAD_USER_INPUT", 400, "an argument is unacceptable (the message says why)";
     EventNotFound = "EVENT_NOT_FOUND", 404, "no event has this id (also on an unknown `/sale/{eventId}` path)";
     SeatNotFound = "SEAT_NOT_FOUND", 404, "no seat of this event has this id";

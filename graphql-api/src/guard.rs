@@ -13,8 +13,9 @@
 //! 5. the operation to run: named when there are several, known, not a subscription over
 //!    HTTP;
 //! 6. the selections once fragments are expanded, at most [`MAX_FIELDS`];
-//! 7. fields that cost a password hash or a session rotation once per request, and at most
-//!    [`MAX_MUTATION_FIELDS`] mutation fields (aliases count: each runs).
+//! 7. fields that cost a password hash or a session rotation once per request, any root
+//!    field at most [`MAX_SAME_ROOT_FIELD`] times, and at most [`MAX_MUTATION_FIELDS`]
+//!    mutation fields (aliases count: each runs).
 //!
 //! It also gives each request its own [`DbLoader`](crate::loaders::DbLoader), over both
 //! transports, and spends the WebSocket's operation budget ([`SocketBudget`]).
@@ -54,6 +55,9 @@ pub const MAX_FIELDS: usize = 5_000;
 pub const MAX_FRAGMENT_CHAIN: usize = 32;
 /// Most root fields a mutation may hold: each one runs, so each one writes.
 pub const MAX_MUTATION_FIELDS: usize = 5;
+/// Most times one root field may run in a request (aliases count): each occurrence of
+/// `availability` or `myBookings` is its own database query.
+pub const MAX_SAME_ROOT_FIELD: usize = 10;
 /// Root fields that cost a password hash (argon2) or a session rotation: once per request.
 pub const ONCE_PER_REQUEST: &[&str] = &["login", "register", "refresh"];
 
@@ -273,6 +277,19 @@ fn check_document(
                 ),
             });
         }
+    }
+    if let Some((field, asked)) = roots
+        .iter()
+        .filter(|(name, _)| !name.starts_with("__"))
+        .find(|(_, asked)| **asked > MAX_SAME_ROOT_FIELD)
+    {
+        return Err(ApiError::TooManyExpensiveFields {
+            field: (*field).to_owned(),
+            max: MAX_SAME_ROOT_FIELD,
+            message: format!(
+                "`{field}` may run at most {MAX_SAME_ROOT_FIELD} times per request; this one asks it {asked} times."
+            ),
+        });
     }
     let writes: usize = roots
         .iter()
@@ -628,6 +645,8 @@ mod tests {
         assert_eq!(refused(&many), Some(ErrorCode::TooManyExpensiveFields));
         let many_reads = format!("{{ {} }}", (0..6).map(|i| format!("e{i}: events {{ id }}")).collect::<Vec<_>>().join(" "));
         assert_eq!(refused(&many_reads), None);
+        let too_many_reads = format!("{{ {} }}", (0..11).map(|i| format!("a{i}: availability {{ total }}")).collect::<Vec<_>>().join(" "));
+        assert_eq!(refused(&too_many_reads), Some(ErrorCode::TooManyExpensiveFields));
     }
 
     #[test]
