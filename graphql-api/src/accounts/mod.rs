@@ -115,12 +115,16 @@ pub struct AccountsMutation;
 #[Object]
 impl AccountsMutation {
     /// Creates an account and signs it in.
+    // An argon2 hash costs ~1,000 times a plain field: priced so, the complexity limit bounds
+    // it too (the guard already allows one per request).
+    #[graphql(complexity = "1000 + child_complexity")]
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> ApiResult<AuthPayload> {
         let state = ctx.api_data::<AppState>()?;
         register(state, input).await
     }
 
     /// Signs in; repeated failures for one account are slowed down (`LOGIN_THROTTLED`).
+    #[graphql(complexity = "1000 + child_complexity")]
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -132,6 +136,7 @@ impl AccountsMutation {
     }
 
     /// Trades a refresh token for a new pair of tokens.
+    #[graphql(complexity = "100 + child_complexity")]
     async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> ApiResult<AuthPayload> {
         let state = ctx.api_data::<AppState>()?;
         let (user, session) = sessions::rotate(state, &refresh_token).await?;

@@ -475,3 +475,15 @@ async fn a_huge_list_of_seats_is_answered_quickly_and_holds_nothing() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     assert_eq!(count(&app, "SELECT count(*) FROM holds").await, 0);
 }
+
+#[tokio::test]
+async fn the_complexity_limit_prices_a_password_hash() {
+    let app = TestApp::spawn_with(|config| config.graphql_max_complexity = 500).await;
+    let login = r#"mutation { login(email: "a@fans.test", password: "guess") { accessToken } }"#;
+
+    let (status, priced) = post(&app, "/graphql", None, json!({ "query": login })).await;
+    let cheap = app.public("{ events { id name } }", json!({})).await;
+
+    assert_eq!((status, first_error_code(&priced)), (400, Some("QUERY_TOO_COMPLEX")), "{priced}");
+    assert!(cheap.get("errors").is_none(), "{cheap}");
+}
