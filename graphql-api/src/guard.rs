@@ -132,10 +132,13 @@ pub fn check(mut request: Request, over_http: bool) -> Result<Request, ApiError>
         return Err(nul_refused());
     }
     let operation_name = request.operation_name.clone();
+    // The parse below borrows the request; the variables are read beside it.
+    let variables = std::mem::take(&mut request.variables);
     let document = request
         .parsed_query()
         .map_err(|error| ApiError::GraphqlParseFailed(error.message))?;
-    let arguments = check_document(document, operation_name.as_deref(), over_http)?;
+    let arguments = check_document(document, &variables, operation_name.as_deref(), over_http)?;
+    request.variables = variables;
     if !arguments.0.is_empty() {
         request = request.data(arguments);
     }
@@ -234,6 +237,7 @@ fn check_value(value: &Value) -> Result<bool, ApiError> {
 
 fn check_document(
     document: &ExecutableDocument,
+    variables: &Variables,
     operation_name: Option<&str>,
     over_http: bool,
 ) -> Result<VariableArguments, ApiError> {
@@ -252,6 +256,21 @@ fn check_document(
     let operation = chosen_operation(document, operation_name)?;
     if over_http && operation.ty == OperationType::Subscription {
         return Err(ApiError::SubscriptionOverHttp);
+    }
+    // async-graphql finds a missing required variable only when a field reads it, and
+    // reports it without a code; it is the client's input.
+    for definition in &operation.variable_definitions {
+        let definition = &definition.node;
+        let required = !definition.var_type.node.nullable && definition.default_value.is_none();
+        let given = variables
+            .get(&definition.name.node)
+            .is_some_and(|value| *value != ConstValue::Null);
+        if required && !given {
+            return Err(ApiError::BadUserInput(format!(
+                "The variable ${} is required.",
+                definition.name.node.chars().take(64).collect::<String>()
+            )));
+        }
     }
     let mut counts = Counter::new(document);
     let fields = counts.fields(&operation.selection_set.node);
@@ -618,6 +637,17 @@ mod tests {
         query.push_str("fragment F9 on Query { __typename }\n");
 
         assert_eq!(refused(&query), Some(crate::error::ErrorCode::QueryTooComplex));
+    }
+
+    #[test]
+    fn a_required_variable_must_be_given() {
+        use crate::error::ErrorCode;
+        let query = "query($e: ID!, $f: Int, $g: Int! = 1) { a }";
+        assert_eq!(refused(query), Some(ErrorCode::BadUserInput));
+        let null = Request::new(query).variables(Variables::from_json(serde_json::json!({ "e": null })));
+        assert_eq!(check(null, true).err().map(|e| e.code()), Some(ErrorCode::BadUserInput));
+        let given = Request::new(query).variables(Variables::from_json(serde_json::json!({ "e": "1" })));
+        assert!(check(given, true).is_ok());
     }
 
     #[test]

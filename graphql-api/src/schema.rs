@@ -298,6 +298,7 @@ fn assign_code(error: &mut ServerError) {
         api_error.code()
     } else if error.message.starts_with("Failed to parse")
         || error.message.starts_with("Invalid value")
+        || error.message.starts_with("Expected input type")
         || error
             .message
             .contains("Internal error occurred while parsing")

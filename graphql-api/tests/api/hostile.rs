@@ -487,3 +487,31 @@ async fn the_complexity_limit_prices_a_password_hash() {
     assert_eq!((status, first_error_code(&priced)), (400, Some("QUERY_TOO_COMPLEX")), "{priced}");
     assert!(cheap.get("errors").is_none(), "{cheap}");
 }
+
+#[tokio::test]
+async fn missing_or_misshapen_variables_are_bad_user_input() {
+    let app = TestApp::spawn().await;
+    let register = "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }";
+    let cases = [
+        json!({ "query": "query($e: ID!) { event(id: $e) { id } }" }),
+        json!({ "query": "query($e: ID!) { event(id: $e) { id } }", "variables": {} }),
+        json!({ "query": "query($e: ID!) { event(id: $e) { id } }", "variables": { "e": null } }),
+        json!({ "query": register, "variables": { "i": [] } }),
+        json!({ "query": register, "variables": { "i": "x" } }),
+        json!({ "query": register, "variables": { "i": { "email": ["a"], "password": "p", "displayName": "d" } } }),
+    ];
+
+    for body in &cases {
+        let (status, answer) = post(&app, "/graphql", None, body.clone()).await;
+        let socket = over_ws(
+            &public_ws(&app),
+            body["query"].as_str().unwrap_or_default(),
+            body.get("variables").cloned().unwrap_or(json!({})),
+        )
+        .await;
+
+        assert_eq!(first_error_code(&answer), Some("BAD_USER_INPUT"), "{body}: {answer}");
+        assert!(status == 400 || status == 200, "{body}: {status}");
+        assert_eq!(first_error_code(&socket), Some("BAD_USER_INPUT"), "{body}: {socket}");
+    }
+}
