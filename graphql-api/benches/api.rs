@@ -117,7 +117,8 @@ fn guard_bench() {
     let seat_page = "query SeatPage($first: Int, $after: String, $section: String) { seats(first: $first, after: $after, section: $section) { edges { cursor node { id section row number status version category { id name colour price { amountMinor currency formatted } } } } pageInfo { hasNextPage endCursor } } }";
     let lock = "mutation($s: [ID!]!, $k: String!) { lockSeats(seatIds: $s, idempotencyKey: $k) { id status expiresAt seats { id } total { amountMinor } } }";
     let introspection = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name } types { ...FullType } directives { name description locations args { ...InputValue } } } } fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason } inputFields { ...InputValue } interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } } fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue } fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
-    let variables = json!({ "s": ["1", "2", "3", "4"], "k": "6f1c0d1e-0000-4000-8000-000000000000" });
+    let variables =
+        json!({ "s": ["1", "2", "3", "4"], "k": "6f1c0d1e-0000-4000-8000-000000000000" });
     let rounds = env_or("BENCH_GUARD_ROUNDS", 20_000);
     for (name, query, vars) in [
         ("seat page", seat_page, json!({ "first": 50 })),
@@ -140,11 +141,17 @@ fn guard_bench() {
             checked - parse
         );
     }
-    let deep = format!("{{ event(id: {}1{}) {{ id }} }}", "[".repeat(5_000), "]".repeat(5_000));
+    let deep = format!(
+        "{{ event(id: {}1{}) {{ id }} }}",
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
     let mut fragments = String::from("{ ...F0 }\n");
     for level in 0..9 {
         let spreads = format!("...F{} ", level + 1).repeat(10);
-        fragments.push_str(&format!("fragment F{level} on Query {{ a: __typename {spreads} }}\n"));
+        fragments.push_str(&format!(
+            "fragment F{level} on Query {{ a: __typename {spreads} }}\n"
+        ));
     }
     fragments.push_str("fragment F9 on Query { __typename }\n");
     for (name, query) in [("5,000-deep list", deep), ("fragments x10^9", fragments)] {

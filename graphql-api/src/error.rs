@@ -155,7 +155,9 @@ pub enum ApiError {
     OperationNameRequired,
     #[error("No operation named '{0}' in this document.")]
     UnknownOperation(String),
-    #[error("Subscriptions need a WebSocket (`graphql-transport-ws`); HTTP answers queries and mutations.")]
+    #[error(
+        "Subscriptions need a WebSocket (`graphql-transport-ws`); HTTP answers queries and mutations."
+    )]
     SubscriptionOverHttp,
     #[error("{message}")]
     TooManyExpensiveFields {

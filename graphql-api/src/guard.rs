@@ -30,9 +30,7 @@ use std::{
 
 use async_graphql::{
     Name, Pos, Request, ServerResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest,
-    },
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest},
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
         SelectionSet,
@@ -99,8 +97,8 @@ impl Extension for GuardExtension {
         if let Some(budget) = ctx.data_opt::<SocketBudget>() {
             budget.spend().map_err(ApiError::into_server_error)?;
         }
-        let mut request =
-            check(request, self.over_http.load(Ordering::Relaxed)).map_err(ApiError::into_server_error)?;
+        let mut request = check(request, self.over_http.load(Ordering::Relaxed))
+            .map_err(ApiError::into_server_error)?;
         if let Some(state) = ctx.data_opt::<AppState>() {
             request = request.data(DbLoader::for_request(state.db().clone()));
         }
@@ -163,7 +161,11 @@ pub fn nesting(source: &str) -> usize {
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
                 i += 3;
                 while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
                 }
                 i += 2;
             }
@@ -172,7 +174,9 @@ pub fn nesting(source: &str) -> usize {
                 while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n' | b'\r') {
                     // An escape never reaches past a line end: GraphQL strings end there.
                     let escapes = bytes[i] == b'\\'
-                        && bytes.get(i + 1).is_some_and(|next| !matches!(next, b'\n' | b'\r'));
+                        && bytes
+                            .get(i + 1)
+                            .is_some_and(|next| !matches!(next, b'\n' | b'\r'));
                     i += if escapes { 2 } else { 1 };
                 }
             }
@@ -340,9 +344,10 @@ fn check_literals(set: &SelectionSet, arguments: &mut VariableArguments) -> Resu
                 (&field.node.directives, Some(&field.node.selection_set.node))
             }
             Selection::FragmentSpread(spread) => (&spread.node.directives, None),
-            Selection::InlineFragment(inline) => {
-                (&inline.node.directives, Some(&inline.node.selection_set.node))
-            }
+            Selection::InlineFragment(inline) => (
+                &inline.node.directives,
+                Some(&inline.node.selection_set.node),
+            ),
         };
         for directive in directives {
             for (_, value) in &directive.node.arguments {
@@ -448,11 +453,9 @@ impl<'a> Counter<'a> {
                     let name = &spread.node.fragment_name.node;
                     let inner = match self.roots.get(name) {
                         Some(inner) => inner.clone(),
-                        None => self.fragment(
-                            name,
-                            |counter, set| counter.roots(set),
-                            HashMap::new(),
-                        ),
+                        None => {
+                            self.fragment(name, |counter, set| counter.roots(set), HashMap::new())
+                        }
                     };
                     add(&mut found, &inner);
                 }
@@ -545,7 +548,9 @@ mod tests {
     use super::*;
 
     fn refused(query: &str) -> Option<crate::error::ErrorCode> {
-        check(Request::new(query), true).err().map(|error| error.code())
+        check(Request::new(query), true)
+            .err()
+            .map(|error| error.code())
     }
 
     #[test]
@@ -567,7 +572,11 @@ mod tests {
 
     #[test]
     fn deeply_nested_values_are_refused_before_parsing() {
-        let deep = format!("{{ event(id: {}1{}) {{ id }} }}", "[".repeat(5_000), "]".repeat(5_000));
+        let deep = format!(
+            "{{ event(id: {}1{}) {{ id }} }}",
+            "[".repeat(5_000),
+            "]".repeat(5_000)
+        );
         let object = format!("{{ a(x: {}) }}", "{a: ".repeat(3_000) + &"}".repeat(3_000));
         let selections = format!("{}{}", "{ a ".repeat(3_000), "}".repeat(3_000));
         for query in [deep, object, selections] {
@@ -586,8 +595,8 @@ mod tests {
             serde_json::json!({ "x": "a\u{0}b" }),
             serde_json::json!({ "x": { "k\u{0}": 1 } }),
         ] {
-            let request = Request::new("query($x: ID) { a }")
-                .variables(Variables::from_json(variables));
+            let request =
+                Request::new("query($x: ID) { a }").variables(Variables::from_json(variables));
             let code = check(request, true).err().map(|error| error.code());
             assert_eq!(code, Some(crate::error::ErrorCode::BadUserInput));
         }
@@ -600,7 +609,9 @@ mod tests {
             Some(crate::error::ErrorCode::BadUserInput)
         );
         assert_eq!(
-            refused(r#"mutation { register(input: {email: "a@b.c", password: "x", displayName: "\u0000"}) { accessToken } }"#),
+            refused(
+                r#"mutation { register(input: {email: "a@b.c", password: "x", displayName: "\u0000"}) { accessToken } }"#
+            ),
             Some(crate::error::ErrorCode::BadUserInput)
         );
         assert_eq!(refused(r#"{ eventBySlug(slug: "a\u0041b") { id } }"#), None);
@@ -632,11 +643,16 @@ mod tests {
         let mut query = String::from("{ ...F0 }\n");
         for level in 0..9 {
             let spreads = format!("...F{} ", level + 1).repeat(10);
-            query.push_str(&format!("fragment F{level} on Query {{ a: __typename {spreads} }}\n"));
+            query.push_str(&format!(
+                "fragment F{level} on Query {{ a: __typename {spreads} }}\n"
+            ));
         }
         query.push_str("fragment F9 on Query { __typename }\n");
 
-        assert_eq!(refused(&query), Some(crate::error::ErrorCode::QueryTooComplex));
+        assert_eq!(
+            refused(&query),
+            Some(crate::error::ErrorCode::QueryTooComplex)
+        );
     }
 
     #[test]
@@ -644,9 +660,14 @@ mod tests {
         use crate::error::ErrorCode;
         let query = "query($e: ID!, $f: Int, $g: Int! = 1) { a }";
         assert_eq!(refused(query), Some(ErrorCode::BadUserInput));
-        let null = Request::new(query).variables(Variables::from_json(serde_json::json!({ "e": null })));
-        assert_eq!(check(null, true).err().map(|e| e.code()), Some(ErrorCode::BadUserInput));
-        let given = Request::new(query).variables(Variables::from_json(serde_json::json!({ "e": "1" })));
+        let null =
+            Request::new(query).variables(Variables::from_json(serde_json::json!({ "e": null })));
+        assert_eq!(
+            check(null, true).err().map(|e| e.code()),
+            Some(ErrorCode::BadUserInput)
+        );
+        let given =
+            Request::new(query).variables(Variables::from_json(serde_json::json!({ "e": "1" })));
         assert!(check(given, true).is_ok());
     }
 
@@ -654,7 +675,10 @@ mod tests {
     fn a_long_chain_of_fragments_is_too_deep() {
         let mut query = String::from("{ ...F0 }\n");
         for level in 0..5_000 {
-            query.push_str(&format!("fragment F{level} on Query {{ ...F{} }}\n", level + 1));
+            query.push_str(&format!(
+                "fragment F{level} on Query {{ ...F{} }}\n",
+                level + 1
+            ));
         }
         query.push_str("fragment F5000 on Query { __typename }\n");
 
@@ -671,12 +695,33 @@ mod tests {
         assert_eq!(refused(hidden), Some(ErrorCode::TooManyExpensiveFields));
         let once = r#"mutation { login(email: "a", password: "b") { accessToken } }"#;
         assert_eq!(refused(once), None);
-        let many = format!("mutation {{ {} }}", (0..6).map(|i| format!("h{i}: heartbeat(eventId: 1) {{ position }}")).collect::<Vec<_>>().join(" "));
+        let many = format!(
+            "mutation {{ {} }}",
+            (0..6)
+                .map(|i| format!("h{i}: heartbeat(eventId: 1) {{ position }}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         assert_eq!(refused(&many), Some(ErrorCode::TooManyExpensiveFields));
-        let many_reads = format!("{{ {} }}", (0..6).map(|i| format!("e{i}: events {{ id }}")).collect::<Vec<_>>().join(" "));
+        let many_reads = format!(
+            "{{ {} }}",
+            (0..6)
+                .map(|i| format!("e{i}: events {{ id }}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         assert_eq!(refused(&many_reads), None);
-        let too_many_reads = format!("{{ {} }}", (0..11).map(|i| format!("a{i}: availability {{ total }}")).collect::<Vec<_>>().join(" "));
-        assert_eq!(refused(&too_many_reads), Some(ErrorCode::TooManyExpensiveFields));
+        let too_many_reads = format!(
+            "{{ {} }}",
+            (0..11)
+                .map(|i| format!("a{i}: availability {{ total }}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert_eq!(
+            refused(&too_many_reads),
+            Some(ErrorCode::TooManyExpensiveFields)
+        );
     }
 
     #[test]

@@ -90,8 +90,7 @@ pub fn router(app: &AppState) -> Router {
         }
         None => router.fallback(not_found),
     };
-    router.layer(CompressionLayer::new())
-        .with_state(state)
+    router.layer(CompressionLayer::new()).with_state(state)
 }
 
 /// CORS for the GraphQL routes, when some origins are allowed (`CORS_ALLOWED_ORIGINS`):
@@ -135,7 +134,9 @@ pub fn check_origins(origins: &[String]) -> anyhow::Result<()> {
             if origin.is_empty() || origin == "*" {
                 continue;
             }
-            anyhow::bail!("CORS_ALLOWED_ORIGINS: {entry:?} is not an origin like https://app.example");
+            anyhow::bail!(
+                "CORS_ALLOWED_ORIGINS: {entry:?} is not an origin like https://app.example"
+            );
         };
         let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
             && scheme
@@ -158,7 +159,11 @@ pub fn check_origins(origins: &[String]) -> anyhow::Result<()> {
 async fn client_route(index: ServeFile, request: Request) -> Response {
     let path = request.uri().path();
     let last = path.rsplit('/').next().unwrap_or_default();
-    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
     let api_like = matches!(
         first,
         "graphql" | "sale" | "webhooks" | "api" | "healthz" | "readyz" | "metrics" | "assets"
@@ -476,11 +481,19 @@ mod tests {
 
     #[test]
     fn origins_must_be_origins() {
-        let ok = |list: &[&str]| check_origins(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        let ok = |list: &[&str]| {
+            check_origins(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+        };
         assert!(ok(&[]).is_ok());
         assert!(ok(&["https://app.example", "http://localhost:5173/", "*", " "]).is_ok());
         assert!(ok(&["capacitor://localhost"]).is_ok());
-        for bad in ["app.example", "https://app.example/path", "https://", "null", "1http://x"] {
+        for bad in [
+            "app.example",
+            "https://app.example/path",
+            "https://",
+            "null",
+            "1http://x",
+        ] {
             assert!(ok(&[bad]).is_err(), "{bad}");
         }
     }

@@ -20,7 +20,10 @@ fn deep_list(levels: usize) -> String {
 
 /// The status and body of a POST of `query` to `path`.
 async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-    let mut request = app.http.post(format!("{}{path}", app.base_url())).json(&body);
+    let mut request = app
+        .http
+        .post(format!("{}{path}", app.base_url()))
+        .json(&body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -67,15 +70,41 @@ async fn values_nested_thousands_deep_are_refused_on_both_schemas_and_transports
     );
 
     let (status, public) = post(&app, "/graphql", None, json!({ "query": deep_list(5_000) })).await;
-    let (sale_status, sale) =
-        post(&app, &sale_path, Some(&fan.token), json!({ "query": object })).await;
+    let (sale_status, sale) = post(
+        &app,
+        &sale_path,
+        Some(&fan.token),
+        json!({ "query": object }),
+    )
+    .await;
     let public_socket = over_ws(&public_ws(&app), &deep_list(5_000), json!({})).await;
-    let sale_socket = over_ws(&sale_ws(&app, event, &fan.token), &deep_list(5_000), json!({})).await;
+    let sale_socket = over_ws(
+        &sale_ws(&app, event, &fan.token),
+        &deep_list(5_000),
+        json!({}),
+    )
+    .await;
 
-    assert_eq!((status, first_error_code(&public)), (400, Some("QUERY_TOO_DEEP")), "{public}");
-    assert_eq!((sale_status, first_error_code(&sale)), (400, Some("QUERY_TOO_DEEP")), "{sale}");
-    assert_eq!(first_error_code(&public_socket), Some("QUERY_TOO_DEEP"), "{public_socket}");
-    assert_eq!(first_error_code(&sale_socket), Some("QUERY_TOO_DEEP"), "{sale_socket}");
+    assert_eq!(
+        (status, first_error_code(&public)),
+        (400, Some("QUERY_TOO_DEEP")),
+        "{public}"
+    );
+    assert_eq!(
+        (sale_status, first_error_code(&sale)),
+        (400, Some("QUERY_TOO_DEEP")),
+        "{sale}"
+    );
+    assert_eq!(
+        first_error_code(&public_socket),
+        Some("QUERY_TOO_DEEP"),
+        "{public_socket}"
+    );
+    assert_eq!(
+        first_error_code(&sale_socket),
+        Some("QUERY_TOO_DEEP"),
+        "{sale_socket}"
+    );
     alive(&app).await;
 }
 
@@ -110,8 +139,16 @@ async fn variables_nested_deep_are_bad_user_input_and_json_past_the_parser_limit
         .await
         .expect("a response");
 
-    assert_eq!((status, first_error_code(&body)), (400, Some("BAD_USER_INPUT")), "{body}");
-    assert_eq!(first_error_code(&socket), Some("BAD_USER_INPUT"), "{socket}");
+    assert_eq!(
+        (status, first_error_code(&body)),
+        (400, Some("BAD_USER_INPUT")),
+        "{body}"
+    );
+    assert_eq!(
+        first_error_code(&socket),
+        Some("BAD_USER_INPUT"),
+        "{socket}"
+    );
     assert_eq!(raw.status().as_u16(), 400);
     alive(&app).await;
 }
@@ -122,14 +159,20 @@ async fn fragments_that_multiply_are_refused_at_once() {
     let mut query = String::from("{ ...F0 }\n");
     for level in 0..11 {
         let spreads = format!("...F{} ", level + 1).repeat(8);
-        query.push_str(&format!("fragment F{level} on PublicQuery {{ events {{ id }} {spreads} }}\n"));
+        query.push_str(&format!(
+            "fragment F{level} on PublicQuery {{ events {{ id }} {spreads} }}\n"
+        ));
     }
     query.push_str("fragment F11 on PublicQuery { events { id } }\n");
 
     let started = std::time::Instant::now();
     let (status, body) = post(&app, "/graphql", None, json!({ "query": query })).await;
 
-    assert_eq!((status, first_error_code(&body)), (400, Some("QUERY_TOO_COMPLEX")), "{body}");
+    assert_eq!(
+        (status, first_error_code(&body)),
+        (400, Some("QUERY_TOO_COMPLEX")),
+        "{body}"
+    );
     // Not a timing assertion on the machine's speed: unrefused, this takes hours.
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
@@ -171,7 +214,10 @@ async fn nul_characters_are_bad_user_input_and_create_nothing() {
     for body in [&slug, &slug_variable, &email, &name, &socket] {
         assert_eq!(first_error_code(body), Some("BAD_USER_INPUT"), "{body}");
     }
-    assert_eq!(count(&app, "SELECT count(*) FROM users").await, users_before);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM users").await,
+        users_before
+    );
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -185,8 +231,20 @@ async fn operations_that_cannot_be_chosen_or_run_over_http_get_their_codes() {
     let subscription = "subscription { queuePosition(eventId: 1) { position } }";
 
     let unnamed = post(&app, "/graphql", None, json!({ "query": two })).await;
-    let unknown = post(&app, "/graphql", None, json!({ "query": two, "operationName": "C" })).await;
-    let named = post(&app, "/graphql", None, json!({ "query": two, "operationName": "B" })).await;
+    let unknown = post(
+        &app,
+        "/graphql",
+        None,
+        json!({ "query": two, "operationName": "C" }),
+    )
+    .await;
+    let named = post(
+        &app,
+        "/graphql",
+        None,
+        json!({ "query": two, "operationName": "B" }),
+    )
+    .await;
     let streamed = post(&app, "/graphql", None, json!({ "query": subscription })).await;
     let unknown_over_ws = {
         let mut client = WsClient::connect(&public_ws(&app), json!({})).await;
@@ -196,19 +254,42 @@ async fn operations_that_cannot_be_chosen_or_run_over_http_get_their_codes() {
         client.next_payload("1").await["payload"].clone()
     };
 
-    assert_eq!((unnamed.0, first_error_code(&unnamed.1)), (400, Some("OPERATION_NAME_REQUIRED")), "{:?}", unnamed.1);
-    assert_eq!((unknown.0, first_error_code(&unknown.1)), (400, Some("UNKNOWN_OPERATION")), "{:?}", unknown.1);
+    assert_eq!(
+        (unnamed.0, first_error_code(&unnamed.1)),
+        (400, Some("OPERATION_NAME_REQUIRED")),
+        "{:?}",
+        unnamed.1
+    );
+    assert_eq!(
+        (unknown.0, first_error_code(&unknown.1)),
+        (400, Some("UNKNOWN_OPERATION")),
+        "{:?}",
+        unknown.1
+    );
     assert_eq!(named.0, 200, "{:?}", named.1);
     assert!(named.1["data"]["events"].is_array(), "{:?}", named.1);
-    assert_eq!((streamed.0, first_error_code(&streamed.1)), (400, Some("SUBSCRIPTION_OVER_HTTP")), "{:?}", streamed.1);
-    assert_eq!(first_error_code(&unknown_over_ws), Some("UNKNOWN_OPERATION"), "{unknown_over_ws}");
+    assert_eq!(
+        (streamed.0, first_error_code(&streamed.1)),
+        (400, Some("SUBSCRIPTION_OVER_HTTP")),
+        "{:?}",
+        streamed.1
+    );
+    assert_eq!(
+        first_error_code(&unknown_over_ws),
+        Some("UNKNOWN_OPERATION"),
+        "{unknown_over_ws}"
+    );
 }
 
 #[tokio::test]
 async fn aliased_logins_are_refused_before_any_password_is_hashed() {
     let app = TestApp::spawn().await;
     let logins: Vec<String> = (0..20)
-        .map(|i| format!("l{i}: login(email: \"fan{i}@fans.test\", password: \"guess\") {{ accessToken }}"))
+        .map(|i| {
+            format!(
+                "l{i}: login(email: \"fan{i}@fans.test\", password: \"guess\") {{ accessToken }}"
+            )
+        })
         .collect();
     let query = format!("mutation {{ {} }}", logins.join(" "));
     let writes: Vec<String> = (0..6)
@@ -222,7 +303,11 @@ async fn aliased_logins_are_refused_before_any_password_is_hashed() {
     let (writes_status, writes_body) =
         post(&app, "/graphql", None, json!({ "query": many_writes })).await;
 
-    assert_eq!((status, first_error_code(&body)), (400, Some("TOO_MANY_EXPENSIVE_FIELDS")), "{body}");
+    assert_eq!(
+        (status, first_error_code(&body)),
+        (400, Some("TOO_MANY_EXPENSIVE_FIELDS")),
+        "{body}"
+    );
     assert_eq!(body["errors"][0]["extensions"]["field"], "login");
     assert_eq!(body["errors"][0]["extensions"]["max"], 1);
     assert!(body.get("data").is_none_or(Value::is_null), "{body}");
@@ -250,15 +335,50 @@ async fn the_statuses_of_refused_requests_are_the_documented_ones() {
     let selections = format!("{}{}", "{ a ".repeat(60), "}".repeat(60));
 
     let cases: Vec<(&str, Option<&str>, Value, &str)> = vec![
-        ("/graphql", None, json!({ "query": "{ events { name " }), "GRAPHQL_PARSE_FAILED"),
-        ("/graphql", None, json!({ "query": "{ tickets }" }), "GRAPHQL_VALIDATION_FAILED"),
-        (&sale_path, Some(&fan.token), json!({ "query": "{ seats(status: GONE) { edges { cursor } } }" }), "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "/graphql",
+            None,
+            json!({ "query": "{ events { name " }),
+            "GRAPHQL_PARSE_FAILED",
+        ),
+        (
+            "/graphql",
+            None,
+            json!({ "query": "{ tickets }" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            &sale_path,
+            Some(&fan.token),
+            json!({ "query": "{ seats(status: GONE) { edges { cursor } } }" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
         ("/graphql", None, json!({ "query": deep }), "QUERY_TOO_DEEP"),
-        ("/graphql", None, json!({ "query": selections }), "QUERY_TOO_DEEP"),
+        (
+            "/graphql",
+            None,
+            json!({ "query": selections }),
+            "QUERY_TOO_DEEP",
+        ),
         ("/graphql", None, json!({ "nothing": 1 }), "BAD_REQUEST"),
-        ("/sale/999999/graphql", Some(&fan.token), json!({ "query": "{ event { id } }" }), "EVENT_NOT_FOUND"),
-        (&sale_path, None, json!({ "query": "{ event { id } }" }), "QUEUE_TOKEN_REQUIRED"),
-        (&sale_path, Some("not.a.token"), json!({ "query": "{ event { id } }" }), "TOKEN_INVALID"),
+        (
+            "/sale/999999/graphql",
+            Some(&fan.token),
+            json!({ "query": "{ event { id } }" }),
+            "EVENT_NOT_FOUND",
+        ),
+        (
+            &sale_path,
+            None,
+            json!({ "query": "{ event { id } }" }),
+            "QUEUE_TOKEN_REQUIRED",
+        ),
+        (
+            &sale_path,
+            Some("not.a.token"),
+            json!({ "query": "{ event { id } }" }),
+            "TOKEN_INVALID",
+        ),
     ];
     for (path, token, body, code) in cases {
         let (status, answer) = post(&app, path, token, body.clone()).await;
@@ -272,10 +392,24 @@ async fn the_statuses_of_refused_requests_are_the_documented_ones() {
     }
 
     // A field's error inside an executed request is a 200 answer.
-    let (status, answer) = post(&app, "/graphql", None, json!({ "query": "{ event(id: 424242) { id } }" })).await;
-    assert_eq!((status, first_error_code(&answer)), (200, Some("EVENT_NOT_FOUND")), "{answer}");
+    let (status, answer) = post(
+        &app,
+        "/graphql",
+        None,
+        json!({ "query": "{ event(id: 424242) { id } }" }),
+    )
+    .await;
+    assert_eq!(
+        (status, first_error_code(&answer)),
+        (200, Some("EVENT_NOT_FOUND")),
+        "{answer}"
+    );
     let (status, answer) = post(&app, "/graphql", None, json!({ "query": "{ me { id } }" })).await;
-    assert_eq!((status, first_error_code(&answer)), (200, Some("UNAUTHENTICATED")), "{answer}");
+    assert_eq!(
+        (status, first_error_code(&answer)),
+        (200, Some("UNAUTHENTICATED")),
+        "{answer}"
+    );
 
     let put = app
         .http
@@ -343,7 +477,10 @@ async fn a_hold_made_over_websocket_is_answered_as_made() {
 
     assert!(answer.get("errors").is_none(), "{answer}");
     assert_eq!(answer["data"]["lockSeats"]["status"], "ACTIVE", "{answer}");
-    assert_eq!(answer["data"]["lockSeats"]["id"], mine["data"]["myHold"]["id"], "{mine}");
+    assert_eq!(
+        answer["data"]["lockSeats"]["id"], mine["data"]["myHold"]["id"],
+        "{mine}"
+    );
 }
 
 #[tokio::test]
@@ -360,8 +497,15 @@ async fn a_socket_that_starts_too_many_operations_is_told_to_wait() {
         codes.push(first_error_code(&answer["payload"]).map(str::to_owned));
     }
 
-    assert_eq!(codes.iter().filter(|code| code.is_none()).count(), 4, "{codes:?}");
-    assert!(codes.iter().flatten().all(|code| code == "RATE_LIMITED"), "{codes:?}");
+    assert_eq!(
+        codes.iter().filter(|code| code.is_none()).count(),
+        4,
+        "{codes:?}"
+    );
+    assert!(
+        codes.iter().flatten().all(|code| code == "RATE_LIMITED"),
+        "{codes:?}"
+    );
 }
 
 #[tokio::test]
@@ -377,7 +521,10 @@ async fn cors_preflights_are_answered_for_allowed_origins_only() {
             http.request(reqwest::Method::OPTIONS, format!("{base}/graphql"))
                 .header("origin", origin)
                 .header("access-control-request-method", "POST")
-                .header("access-control-request-headers", "authorization, content-type")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )
                 .send()
                 .await
                 .expect("a response")
@@ -403,31 +550,49 @@ async fn cors_preflights_are_answered_for_allowed_origins_only() {
             .map(|value| value.to_str().unwrap_or_default().to_owned())
     };
     assert!(allowed.status().is_success(), "{}", allowed.status());
-    assert_eq!(allow_origin(&allowed).as_deref(), Some("https://app.example"));
+    assert_eq!(
+        allow_origin(&allowed).as_deref(),
+        Some("https://app.example")
+    );
     let headers = allowed
         .headers()
         .get("access-control-allow-headers")
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    assert!(headers.contains("authorization") && headers.contains("content-type"), "{headers}");
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
     assert_eq!(allow_origin(&other), None);
     assert_eq!(allow_origin(&off), None);
-    assert_eq!(allow_origin(&answer).as_deref(), Some("https://app.example"));
+    assert_eq!(
+        allow_origin(&answer).as_deref(),
+        Some("https://app.example")
+    );
 }
 
 #[tokio::test]
 async fn unknown_paths_under_the_client_are_json_404s_and_its_routes_its_page() {
     let dir = std::env::temp_dir().join(format!("client-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(dir.join("assets")).expect("a client folder");
-    std::fs::write(dir.join("index.html"), "<!doctype html><title>Tickets</title>").expect("index");
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>Tickets</title>",
+    )
+    .expect("index");
     std::fs::write(dir.join("assets/app.js"), "console.log(1)").expect("asset");
     let app = TestApp::spawn_with(|config| config.client_dir = Some(dir.clone())).await;
     let get = |path: &'static str, accept: &'static str| {
         let http = reqwest::Client::new();
         let url = format!("{}{path}", app.base_url());
         async move {
-            let response = http.get(url).header("accept", accept).send().await.expect("a response");
+            let response = http
+                .get(url)
+                .header("accept", accept)
+                .send()
+                .await
+                .expect("a response");
             let status = response.status().as_u16();
             (status, response.text().await.unwrap_or_default())
         }
@@ -465,11 +630,19 @@ async fn a_huge_list_of_seats_is_answered_quickly_and_holds_nothing() {
 
     let started = std::time::Instant::now();
     let answer = app
-        .sale_as(&fan.token, event, lock, json!({ "seats": seats, "key": key() }))
+        .sale_as(
+            &fan.token,
+            event,
+            lock,
+            json!({ "seats": seats, "key": key() }),
+        )
         .await;
 
     assert!(
-        matches!(first_error_code(&answer), Some("HOLD_LIMIT_EXCEEDED" | "SEAT_NOT_FOUND")),
+        matches!(
+            first_error_code(&answer),
+            Some("HOLD_LIMIT_EXCEEDED" | "SEAT_NOT_FOUND")
+        ),
         "{answer}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
@@ -484,7 +657,11 @@ async fn the_complexity_limit_prices_a_password_hash() {
     let (status, priced) = post(&app, "/graphql", None, json!({ "query": login })).await;
     let cheap = app.public("{ events { id name } }", json!({})).await;
 
-    assert_eq!((status, first_error_code(&priced)), (400, Some("QUERY_TOO_COMPLEX")), "{priced}");
+    assert_eq!(
+        (status, first_error_code(&priced)),
+        (400, Some("QUERY_TOO_COMPLEX")),
+        "{priced}"
+    );
     assert!(cheap.get("errors").is_none(), "{cheap}");
 }
 
@@ -510,8 +687,16 @@ async fn missing_or_misshapen_variables_are_bad_user_input() {
         )
         .await;
 
-        assert_eq!(first_error_code(&answer), Some("BAD_USER_INPUT"), "{body}: {answer}");
+        assert_eq!(
+            first_error_code(&answer),
+            Some("BAD_USER_INPUT"),
+            "{body}: {answer}"
+        );
         assert!(status == 400 || status == 200, "{body}: {status}");
-        assert_eq!(first_error_code(&socket), Some("BAD_USER_INPUT"), "{body}: {socket}");
+        assert_eq!(
+            first_error_code(&socket),
+            Some("BAD_USER_INPUT"),
+            "{body}: {socket}"
+        );
     }
 }

@@ -1,10 +1,10 @@
 //! Helpers for sale tests: admitted fans, holds and bookings over HTTP, and the invariants.
 
+pub use graphql_api::testing::{assert_invariants, scalar};
 use graphql_api::{
     payments::{CardInput, PaymentDetailsInput},
     testing::TestApp,
 };
-pub use graphql_api::testing::{assert_invariants, scalar};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -100,7 +100,6 @@ pub async fn pay(
     )
     .await
 }
-
 
 /// An event's seat ids, lowest first.
 pub async fn seat_ids(db: &DatabaseConnection, event: i64, n: u64) -> Vec<i64> {

@@ -19,25 +19,28 @@ use crate::{
 
 /// Where one journey's requests go.
 enum Transport<'a> {
-    Http { app: &'a TestApp, path: String, token: String },
-    Ws(WsClient, u32),
+    Http {
+        app: &'a TestApp,
+        path: String,
+        token: String,
+    },
+    Ws(Box<WsClient>, u32),
 }
 
 impl Transport<'_> {
     async fn run(&mut self, query: &str, variables: Value) -> Value {
         match self {
-            Transport::Http { app, path, token } => {
-                app.http
-                    .post(format!("{}{path}", app.base_url()))
-                    .bearer_auth(token.as_str())
-                    .json(&json!({ "query": query, "variables": variables }))
-                    .send()
-                    .await
-                    .expect("a response")
-                    .json()
-                    .await
-                    .expect("a JSON body")
-            }
+            Transport::Http { app, path, token } => app
+                .http
+                .post(format!("{}{path}", app.base_url()))
+                .bearer_auth(token.as_str())
+                .json(&json!({ "query": query, "variables": variables }))
+                .send()
+                .await
+                .expect("a response")
+                .json()
+                .await
+                .expect("a JSON body"),
             Transport::Ws(client, next_id) => {
                 *next_id += 1;
                 let id = next_id.to_string();
@@ -67,7 +70,12 @@ fn shape(answer: &Value) -> Value {
     }
     let codes: Vec<&Value> = answer["errors"]
         .as_array()
-        .map(|errors| errors.iter().map(|error| &error["extensions"]["code"]).collect())
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|error| &error["extensions"]["code"])
+                .collect()
+        })
         .unwrap_or_default();
     json!({ "data": of(&answer["data"]), "codes": codes })
 }
@@ -94,34 +102,61 @@ fn remember(found: &mut Value, answer: &Value) {
 const SALE: &[Step] = &[
     ("{ event { id name } }", |_| json!({})),
     ("{ seatCategories { name } }", |_| json!({})),
-    ("{ seats(first: 2) { edges { node { id status category { name } } } } }", |_| json!({})),
-    ("query($id: ID!) { seat(id: $id) { id status } }", |f| json!({ "id": f["seats"][0] })),
+    (
+        "{ seats(first: 2) { edges { node { id status category { name } } } } }",
+        |_| json!({}),
+    ),
+    (
+        "query($id: ID!) { seat(id: $id) { id status } }",
+        |f| json!({ "id": f["seats"][0] }),
+    ),
     ("{ seatMap { sequence status } }", |_| json!({})),
-    ("{ availability { total available categories { category { name } } } }", |_| json!({})),
+    (
+        "{ availability { total available categories { category { name } } } }",
+        |_| json!({}),
+    ),
     ("{ myHold { id } }", |_| json!({})),
     (
         "mutation($s: [ID!]!, $k: String!) { lockSeats(seatIds: $s, idempotencyKey: $k) { id status seats { id category { name } } } }",
         |f| json!({ "s": f["seats"], "k": key() }),
     ),
     ("{ myHold { id seats { id } } }", |_| json!({})),
-    ("mutation($h: ID!) { extendHold(holdId: $h) { id extensionsLeft } }", |f| json!({ "h": f["hold"] })),
+    (
+        "mutation($h: ID!) { extendHold(holdId: $h) { id extensionsLeft } }",
+        |f| json!({ "h": f["hold"] }),
+    ),
     (
         "mutation($h: ID!, $k: String!) { createBooking(holdId: $h, idempotencyKey: $k) { id status seats { id } } }",
         |f| json!({ "h": f["hold"], "k": key() }),
     ),
-    ("query($b: ID!) { booking(id: $b) { id status total { formatted } } }", |f| json!({ "b": f["booking"] })),
+    (
+        "query($b: ID!) { booking(id: $b) { id status total { formatted } } }",
+        |f| json!({ "b": f["booking"] }),
+    ),
     (
         "mutation($b: ID!, $d: PaymentDetailsInput!, $k: String!) { confirmPayment(bookingId: $b, method: CARD, details: $d, idempotencyKey: $k) { booking { status } payment { status } } }",
         |f| json!({ "b": f["booking"], "d": card("4111111111111111"), "k": key() }),
     ),
-    ("mutation($b: ID!) { cancelBooking(bookingId: $b) { status } }", |f| json!({ "b": f["booking"] })),
-    ("mutation($h: ID!) { releaseSeats(holdId: $h) }", |f| json!({ "h": f["hold"] })),
+    (
+        "mutation($b: ID!) { cancelBooking(bookingId: $b) { status } }",
+        |f| json!({ "b": f["booking"] }),
+    ),
+    (
+        "mutation($h: ID!) { releaseSeats(holdId: $h) }",
+        |f| json!({ "h": f["hold"] }),
+    ),
 ];
 
 const PUBLIC: &[Step] = &[
     ("{ events { id categories { name } } }", |_| json!({})),
-    ("query($e: ID!) { event(id: $e) { id slug categories { name } } }", |f| json!({ "e": f["event"] })),
-    ("query($s: String!) { eventBySlug(slug: $s) { id } }", |f| json!({ "s": f["slug"] })),
+    (
+        "query($e: ID!) { event(id: $e) { id slug categories { name } } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "query($s: String!) { eventBySlug(slug: $s) { id } }",
+        |f| json!({ "s": f["slug"] }),
+    ),
     ("{ me { id } }", |_| json!({})),
     ("{ myBookings { id } }", |_| json!({})),
     (
@@ -132,23 +167,65 @@ const PUBLIC: &[Step] = &[
         "mutation($e: String!) { login(email: $e, password: \"correct horse battery\") { refreshToken } }",
         |f| json!({ "e": f["email"] }),
     ),
-    ("mutation($r: String!) { refresh(refreshToken: $r) { refreshToken } }", |f| json!({ "r": f["refresh"] })),
-    ("mutation($r: String!) { logout(refreshToken: $r) }", |f| json!({ "r": f["refresh"] })),
-    ("mutation($e: ID!) { joinQueue(eventId: $e) { state } }", |f| json!({ "e": f["event"] })),
-    ("query($e: ID!) { queueStatus(eventId: $e) { state } }", |f| json!({ "e": f["event"] })),
-    ("mutation($e: ID!) { heartbeat(eventId: $e) { state } }", |f| json!({ "e": f["event"] })),
-    ("mutation($e: ID!) { leaveQueue(eventId: $e) }", |f| json!({ "e": f["event"] })),
-    ("mutation($b: ID!) { cancelBooking(bookingId: $b) { id } }", |_| json!({ "b": Uuid::new_v4().to_string() })),
+    (
+        "mutation($r: String!) { refresh(refreshToken: $r) { refreshToken } }",
+        |f| json!({ "r": f["refresh"] }),
+    ),
+    (
+        "mutation($r: String!) { logout(refreshToken: $r) }",
+        |f| json!({ "r": f["refresh"] }),
+    ),
+    (
+        "mutation($e: ID!) { joinQueue(eventId: $e) { state } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "query($e: ID!) { queueStatus(eventId: $e) { state } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($e: ID!) { heartbeat(eventId: $e) { state } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($e: ID!) { leaveQueue(eventId: $e) }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($b: ID!) { cancelBooking(bookingId: $b) { id } }",
+        |_| json!({ "b": Uuid::new_v4().to_string() }),
+    ),
 ];
 
 const ADMIN: &[Step] = &[
-    ("query($e: ID!) { queueStats(eventId: $e) { paused } }", |f| json!({ "e": f["event"] })),
-    ("mutation($e: ID!) { pauseQueue(eventId: $e) { paused } }", |f| json!({ "e": f["event"] })),
-    ("mutation($e: ID!) { resumeQueue(eventId: $e) { paused } }", |f| json!({ "e": f["event"] })),
-    ("mutation($e: ID!) { setAdmissionRate(eventId: $e, perSecond: 10) { admissionRate } }", |f| json!({ "e": f["event"] })),
-    ("mutation($e: ID!) { setAdmissionCapacity(eventId: $e, capacity: 100) { admissionCapacity } }", |f| json!({ "e": f["event"] })),
-    ("mutation($e: ID!, $u: ID!) { revokeAdmission(eventId: $e, userId: $u) }", |f| json!({ "e": f["event"], "u": Uuid::new_v4().to_string() })),
-    ("mutation($e: ID!) { setEventGate(eventId: $e, enabled: true) { id gateEnabled } }", |f| json!({ "e": f["event"] })),
+    (
+        "query($e: ID!) { queueStats(eventId: $e) { paused } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($e: ID!) { pauseQueue(eventId: $e) { paused } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($e: ID!) { resumeQueue(eventId: $e) { paused } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($e: ID!) { setAdmissionRate(eventId: $e, perSecond: 10) { admissionRate } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($e: ID!) { setAdmissionCapacity(eventId: $e, capacity: 100) { admissionCapacity } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($e: ID!, $u: ID!) { revokeAdmission(eventId: $e, userId: $u) }",
+        |f| json!({ "e": f["event"], "u": Uuid::new_v4().to_string() }),
+    ),
+    (
+        "mutation($e: ID!) { setEventGate(eventId: $e, enabled: true) { id gateEnabled } }",
+        |f| json!({ "e": f["event"] }),
+    ),
 ];
 
 /// Walks `steps` on `transport`; returns each step's answer.
@@ -169,7 +246,11 @@ fn compare(steps: &[Step], http: &[Value], ws: &[Value]) {
                 && !over_ws.to_string().contains("INTERNAL_ERROR"),
             "{query}:\nHTTP {over_http}\nWS {over_ws}"
         );
-        assert_eq!(shape(over_http), shape(over_ws), "{query}:\nHTTP {over_http}\nWS {over_ws}");
+        assert_eq!(
+            shape(over_http),
+            shape(over_ws),
+            "{query}:\nHTTP {over_http}\nWS {over_ws}"
+        );
     }
 }
 
@@ -214,12 +295,21 @@ async fn the_sale_journey_answers_alike_over_http_and_websocket() {
         token: over_http.admission.clone(),
     };
     let http_answers = walk(&mut http, SALE, json!({ "seats": over_http.seats })).await;
-    let ws_answers = walk(&mut Transport::Ws(socket, 0), SALE, json!({ "seats": over_ws.seats })).await;
+    let ws_answers = walk(
+        &mut Transport::Ws(Box::new(socket), 0),
+        SALE,
+        json!({ "seats": over_ws.seats }),
+    )
+    .await;
 
     compare(SALE, &http_answers, &ws_answers);
     // The journey did what it says: the payment went through on both.
     for answers in [&http_answers, &ws_answers] {
-        assert_eq!(answers[12]["data"]["confirmPayment"]["payment"]["status"], "SUCCEEDED", "{}", answers[12]);
+        assert_eq!(
+            answers[12]["data"]["confirmPayment"]["payment"]["status"], "SUCCEEDED",
+            "{}",
+            answers[12]
+        );
     }
     assert!(over_http.user != over_ws.user);
 }
@@ -235,20 +325,41 @@ async fn the_public_journey_answers_alike_over_http_and_websocket() {
     let bearer = |token: &str| json!({ "authorization": format!("Bearer {token}") });
     let start = |who: &str| json!({ "event": event.to_string(), "email": format!("{who}-{}@fans.test", Uuid::new_v4().simple()) });
 
-    let mut http = Transport::Http { app: &app, path: "/graphql".into(), token: over_http.access.clone() };
+    let mut http = Transport::Http {
+        app: &app,
+        path: "/graphql".into(),
+        token: over_http.access.clone(),
+    };
     let http_answers = walk(&mut http, PUBLIC, start("http")).await;
     let socket = WsClient::connect(&url, bearer(&over_ws.access)).await;
-    let ws_answers = walk(&mut Transport::Ws(socket, 0), PUBLIC, start("ws")).await;
-    let mut http_admin = Transport::Http { app: &app, path: "/graphql".into(), token: admin.clone() };
+    let ws_answers = walk(&mut Transport::Ws(Box::new(socket), 0), PUBLIC, start("ws")).await;
+    let mut http_admin = Transport::Http {
+        app: &app,
+        path: "/graphql".into(),
+        token: admin.clone(),
+    };
     let http_admin_answers = walk(&mut http_admin, ADMIN, start("admin")).await;
     let admin_socket = WsClient::connect(&url, bearer(&admin)).await;
-    let ws_admin_answers = walk(&mut Transport::Ws(admin_socket, 0), ADMIN, start("admin")).await;
+    let ws_admin_answers = walk(
+        &mut Transport::Ws(Box::new(admin_socket), 0),
+        ADMIN,
+        start("admin"),
+    )
+    .await;
 
     compare(PUBLIC, &http_answers, &ws_answers);
     compare(ADMIN, &http_admin_answers, &ws_admin_answers);
     // Signed in on both transports: `me` answered, not UNAUTHENTICATED.
-    assert!(ws_answers[3]["data"]["me"]["id"].is_string(), "{}", ws_answers[3]);
-    assert!(ws_admin_answers[0]["data"]["queueStats"].is_object(), "{}", ws_admin_answers[0]);
+    assert!(
+        ws_answers[3]["data"]["me"]["id"].is_string(),
+        "{}",
+        ws_answers[3]
+    );
+    assert!(
+        ws_admin_answers[0]["data"]["queueStats"].is_object(),
+        "{}",
+        ws_admin_answers[0]
+    );
 }
 
 /// Root fields a journey's documents name.
@@ -257,7 +368,8 @@ fn roots(steps: &[Step]) -> BTreeSet<String> {
     steps
         .iter()
         .flat_map(|(query, _)| {
-            let document = async_graphql::parser::parse_query(query).expect("a journey step parses");
+            let document =
+                async_graphql::parser::parse_query(query).expect("a journey step parses");
             document
                 .operations
                 .iter()
