@@ -6,6 +6,7 @@ mod admission;
 mod balancing;
 mod cors;
 mod fakes;
+mod fuzz;
 mod limits;
 mod operations;
 mod support;
