@@ -16,13 +16,7 @@
 
 source "$(dirname "$0")/lib.sh"
 
-ensure_rust
-ensure_build_tools
-ensure_postgres
-ensure_redis
-
-export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@$PGHOST_ADDR:$PGPORT/postgres}"
-export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+prepare_tests
 export FUZZ_CASES="${FUZZ_CASES:-20000}"
 
 cd "$ROOT"

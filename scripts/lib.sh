@@ -111,3 +111,14 @@ wait_http() {
     done
     return 1
 }
+
+# Everything the Rust tests need: the toolchain, build tools, Postgres and Redis running, and
+# the tests pointed at them (test.sh and fuzz.sh).
+prepare_tests() {
+    ensure_rust
+    ensure_build_tools
+    ensure_postgres
+    ensure_redis
+    export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@$PGHOST_ADDR:$PGPORT/postgres}"
+    export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+}
