@@ -12,7 +12,8 @@
 //! 4. NUL characters in string literals (Postgres text cannot hold them);
 //! 5. the operation to run: named when there are several, known, not a subscription over
 //!    HTTP;
-//! 6. the selections once fragments are expanded, at most [`MAX_FIELDS`];
+//! 6. the selections once fragments are expanded: at most [`MAX_FIELDS`], nested at most
+//!    [`MAX_RECURSIVE_DEPTH`] deep (a fragment spreading itself never ends);
 //! 7. fields that cost a password hash or a session rotation once per request, any root
 //!    field at most [`MAX_SAME_ROOT_FIELD`] times, and at most [`MAX_MUTATION_FIELDS`]
 //!    mutation fields (aliases count: each runs).
@@ -48,9 +49,10 @@ pub const MAX_NESTING: usize = 40;
 pub const MAX_VARIABLE_DEPTH: usize = 16;
 /// Most selections a document may expand to once fragments are inlined.
 pub const MAX_FIELDS: usize = 5_000;
-/// Longest chain of fragments spreading fragments (async-graphql's own walkers recurse along
-/// it, and so would the guard's counting).
-pub const MAX_FRAGMENT_CHAIN: usize = 32;
+/// Deepest selections may nest, counting each fragment spread and inline fragment as a level,
+/// as async-graphql's own recursion bound counts; the schemas are built with this number, so
+/// the guard refuses first and with its code.
+pub const MAX_RECURSIVE_DEPTH: usize = 64;
 /// Most root fields a mutation may hold: each one runs, so each one writes.
 pub const MAX_MUTATION_FIELDS: usize = 5;
 /// Most times one root field may run in a request (aliases count): each occurrence of
@@ -277,11 +279,21 @@ fn check_document(
         }
     }
     let mut counts = Counter::new(document);
-    let fields = counts.fields(&operation.selection_set.node);
+    // async-graphql bounds the depth of every operation of the document, not only the one
+    // that runs.
+    let mut fields = 0;
+    let mut deepest = 0;
+    for (_, each) in document.operations.iter() {
+        let size = counts.size(&each.node.selection_set.node);
+        deepest = deepest.max(size.depth);
+        if std::ptr::eq(&each.node, operation) {
+            fields = size.fields;
+        }
+    }
     let roots = counts.roots(&operation.selection_set.node);
-    if counts.too_long {
+    if counts.too_deep || deepest > MAX_RECURSIVE_DEPTH {
         return Err(ApiError::QueryTooDeep(format!(
-            "Fragments spread fragments more than {MAX_FRAGMENT_CHAIN} levels deep."
+            "Selections nest deeper than {MAX_RECURSIVE_DEPTH} levels once fragments are expanded (or a fragment spreads itself)."
         )));
     }
     if fields > MAX_FIELDS {
@@ -385,47 +397,71 @@ fn chosen_operation<'a>(
     }
 }
 
-/// Counts selections with fragments expanded, remembering each fragment's count so that
+/// What a selection set expands to with its fragments inlined.
+#[derive(Clone, Copy, Debug, Default)]
+struct Size {
+    /// Every field (saturating).
+    fields: usize,
+    /// Levels below the set, as async-graphql's recursion bound counts them.
+    depth: usize,
+}
+
+/// Measures selections with fragments expanded, remembering each fragment's measure so that
 /// fragments spreading each other many times over cost one visit each.
 struct Counter<'a> {
     document: &'a ExecutableDocument,
-    fields: HashMap<&'a Name, usize>,
+    sizes: HashMap<&'a Name, Size>,
     roots: HashMap<&'a Name, HashMap<&'a str, usize>>,
     visiting: Vec<&'a Name>,
-    /// Set when a chain of fragments was longer than [`MAX_FRAGMENT_CHAIN`].
-    too_long: bool,
+    /// Set when a fragment spreads itself, or a chain of fragments is deeper than
+    /// [`MAX_RECURSIVE_DEPTH`] on its own (each spread is a level).
+    too_deep: bool,
 }
 
 impl<'a> Counter<'a> {
     fn new(document: &'a ExecutableDocument) -> Self {
         Self {
             document,
-            fields: HashMap::new(),
+            sizes: HashMap::new(),
             roots: HashMap::new(),
             visiting: Vec::new(),
-            too_long: false,
+            too_deep: false,
         }
     }
 
-    /// Every field a selection set expands to (saturating; a fragment cycle counts once,
-    /// and validation refuses it).
-    fn fields(&mut self, set: &'a SelectionSet) -> usize {
-        let mut total = 0usize;
+    /// The fields a selection set expands to and how deep it nests (a fragment cycle sets
+    /// [`Counter::too_deep`]).
+    fn size(&mut self, set: &'a SelectionSet) -> Size {
+        let mut total = Size::default();
         for item in &set.items {
-            let count = match &item.node {
+            let (fields, depth) = match &item.node {
                 Selection::Field(field) => {
-                    1usize.saturating_add(self.fields(&field.node.selection_set.node))
+                    let inner = &field.node.selection_set.node;
+                    let size = self.size(inner);
+                    let depth = if inner.items.is_empty() {
+                        0
+                    } else {
+                        size.depth + 1
+                    };
+                    (size.fields.saturating_add(1), depth)
                 }
-                Selection::InlineFragment(inline) => self.fields(&inline.node.selection_set.node),
+                Selection::InlineFragment(inline) => {
+                    let size = self.size(&inline.node.selection_set.node);
+                    (size.fields, size.depth + 1)
+                }
                 Selection::FragmentSpread(spread) => {
                     let name = &spread.node.fragment_name.node;
-                    match self.fields.get(name) {
-                        Some(count) => *count,
-                        None => self.fragment(name, |counter, set| counter.fields(set), 0),
-                    }
+                    let size = match self.sizes.get(name) {
+                        Some(size) => *size,
+                        None => {
+                            self.fragment(name, |counter, set| counter.size(set), Size::default())
+                        }
+                    };
+                    (size.fields, size.depth + 1)
                 }
             };
-            total = total.saturating_add(count);
+            total.fields = total.fields.saturating_add(fields);
+            total.depth = total.depth.max(depth);
         }
         total
     }
@@ -464,8 +500,8 @@ impl<'a> Counter<'a> {
         found
     }
 
-    /// Counts a fragment once with `count`, remembering the result; unknown fragments and
-    /// cycles count as `empty` (validation reports both).
+    /// Measures a fragment once with `count`, remembering the result; unknown fragments
+    /// count as `empty` (validation reports them), and so do cycles, which are too deep.
     fn fragment<T: Clone + Memo<'a>>(
         &mut self,
         name: &'a Name,
@@ -475,11 +511,10 @@ impl<'a> Counter<'a> {
         let Some(fragment) = self.document.fragments.get(name) else {
             return empty;
         };
-        if self.visiting.contains(&name) {
-            return empty;
-        }
-        if self.visiting.len() >= MAX_FRAGMENT_CHAIN {
-            self.too_long = true;
+        // A cycle nests without end; a longer chain than the bound is too deep whatever it
+        // holds, and stopping here keeps this recursion short.
+        if self.visiting.contains(&name) || self.visiting.len() >= MAX_RECURSIVE_DEPTH {
+            self.too_deep = true;
             return empty;
         }
         self.visiting.push(name);
@@ -495,9 +530,9 @@ trait Memo<'a>: Sized {
     fn remember(counter: &mut Counter<'a>, name: &'a Name, value: Self);
 }
 
-impl<'a> Memo<'a> for usize {
+impl<'a> Memo<'a> for Size {
     fn remember(counter: &mut Counter<'a>, name: &'a Name, value: Self) {
-        counter.fields.insert(name, value);
+        counter.sizes.insert(name, value);
     }
 }
 
@@ -669,6 +704,12 @@ mod tests {
         let given =
             Request::new(query).variables(Variables::from_json(serde_json::json!({ "e": "1" })));
         assert!(check(given, true).is_ok());
+    }
+
+    #[test]
+    fn a_fragment_that_spreads_itself_is_too_deep() {
+        let query = "{ ...F }\nfragment F on Query { a ...G }\nfragment G on Query { ...F }";
+        assert_eq!(refused(query), Some(crate::error::ErrorCode::QueryTooDeep));
     }
 
     #[test]

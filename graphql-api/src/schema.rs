@@ -83,7 +83,7 @@ fn with_limits<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: Limits) -> Sche
     builder
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(64)
+        .limit_recursive_depth(crate::guard::MAX_RECURSIVE_DEPTH)
         .limit_directives(16)
         .extension(ErrorCodes)
         .extension(crate::guard::Guard)
@@ -214,16 +214,11 @@ impl Extension for ErrorCodesExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        // The guard parsed the document already; what fails here is async-graphql's own
-        // bound on selections nested through fragments, which is a depth limit.
-        next.run(ctx, query, variables).await.map_err(|error| {
-            let code = if error.message.starts_with("The recursion depth") {
-                ErrorCode::QueryTooDeep
-            } else {
-                ErrorCode::GraphqlParseFailed
-            };
-            with_code(error, code)
-        })
+        // The guard parsed the document and bounded its depth already (refusing with codes
+        // of its own); what could still fail here is async-graphql's bound on directives.
+        next.run(ctx, query, variables)
+            .await
+            .map_err(|error| with_code(error, ErrorCode::GraphqlParseFailed))
     }
 
     async fn validation(

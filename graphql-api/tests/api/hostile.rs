@@ -700,3 +700,50 @@ async fn missing_or_misshapen_variables_are_bad_user_input() {
         );
     }
 }
+
+/// `{ ...F0 }` through `links` fragments each spreading the next, the last asking for events:
+/// `links + 2` levels deep as async-graphql counts (each spread a level, `events` one more).
+fn fragment_chain(links: usize) -> String {
+    let mut query = String::from("{ ...F0 }\n");
+    for link in 0..links {
+        query.push_str(&format!(
+            "fragment F{link} on PublicQuery {{ ...F{} }}\n",
+            link + 1
+        ));
+    }
+    query.push_str(&format!(
+        "fragment F{links} on PublicQuery {{ events {{ id }} }}\n"
+    ));
+    query
+}
+
+#[tokio::test]
+async fn the_guard_and_async_graphql_draw_the_depth_line_in_the_same_place() {
+    let app = TestApp::spawn().await;
+    let bound = graphql_api::guard::MAX_RECURSIVE_DEPTH;
+
+    // At the bound: both let it run (were the guard to count less deep than async-graphql,
+    // this would come back GRAPHQL_PARSE_FAILED from the library's own limit).
+    let (at_status, at) = post(
+        &app,
+        "/graphql",
+        None,
+        json!({ "query": fragment_chain(bound - 2) }),
+    )
+    .await;
+    let (over_status, over) = post(
+        &app,
+        "/graphql",
+        None,
+        json!({ "query": fragment_chain(bound - 1) }),
+    )
+    .await;
+
+    assert_eq!(at_status, 200, "{at}");
+    assert!(at["data"]["events"].is_array(), "{at}");
+    assert_eq!(
+        (over_status, first_error_code(&over)),
+        (400, Some("QUERY_TOO_DEEP")),
+        "{over}"
+    );
+}
