@@ -35,6 +35,14 @@ macro_rules! error_codes {
                 }
             }
 
+            /// The code a client sees, read back (`None` for a code this API never sends).
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code {
+                    $($code => Some(ErrorCode::$variant),)+
+                    _ => None,
+                }
+            }
+
             /// The HTTP status used when the error is the whole answer (a request refused
             /// before any field ran); errors of executed fields come in a 200 answer.
             pub fn http_status(self) -> u16 {
@@ -370,4 +378,17 @@ pub fn graphql_error_body(code: ErrorCode, message: &str) -> serde_json::Value {
 /// Logs an internal error once, with its whole cause chain.
 pub(crate) fn log_internal(error: &anyhow::Error) {
     tracing::error!(error = format!("{error:#}"), "internal error");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_reads_back_as_itself() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_code(code.as_str()), Some(*code));
+        }
+        assert_eq!(ErrorCode::from_code("NOT_A_CODE"), None);
+    }
 }
