@@ -235,7 +235,7 @@ async fn sale_graphql(
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request = match parse_graphql_request(body) {
+    let mut request = match parse_graphql_request(body) {
         Ok(request) => request,
         Err(refusal) => return *refusal,
     };
@@ -243,7 +243,7 @@ async fn sale_graphql(
         Ok(found) => found,
         Err(error) => return refusal_for(&error),
     };
-    let (event_id, shared) = (event.id, seats::shared::shareable(&state.app, &request));
+    let (event_id, shared) = (event.id, seats::shared::shareable(&state.app, &mut request));
     let request = request.data(SaleScope { event }).data(auth);
     match shared {
         Some(query) => {
@@ -363,13 +363,10 @@ fn graphql_response(mut response: async_graphql::Response) -> Response {
         .flatten()
         .and_then(|error| error.extensions.as_ref()?.get("code").cloned())
         .and_then(|code| match code {
-            async_graphql::Value::String(code) => ErrorCode::ALL
-                .iter()
-                .find(|known| known.as_str() == code)
-                .map(|known| known.http_status()),
+            async_graphql::Value::String(code) => ErrorCode::from_code(&code),
             _ => None,
         })
-        .and_then(|status| StatusCode::from_u16(status).ok());
+        .and_then(|code| StatusCode::from_u16(code.http_status()).ok());
     let mut http = Json(response).into_response();
     if let Some(status) = status {
         *http.status_mut() = status;

@@ -19,10 +19,7 @@ use std::{
     sync::Arc,
 };
 
-use async_graphql::parser::{
-    parse_query,
-    types::{OperationType, Selection},
-};
+use async_graphql::parser::types::{OperationType, Selection};
 use axum::{
     body::Bytes,
     http::{HeaderMap, header},
@@ -95,7 +92,7 @@ const SHAREABLE_ROOTS: [&str; 2] = ["seatMap", "__typename"];
 
 /// A request's identity when its answer can be shared (see [`asks_only_for_the_map`]);
 /// `None` for everything else.
-pub fn shareable(state: &AppState, request: &async_graphql::Request) -> Option<u64> {
+pub fn shareable(state: &AppState, request: &mut async_graphql::Request) -> Option<u64> {
     if !asks_only_for_the_map(request) {
         return None;
     }
@@ -107,8 +104,9 @@ pub fn shareable(state: &AppState, request: &async_graphql::Request) -> Option<u
 
 /// True for one query operation asking only for `seatMap` (and perhaps `__typename`),
 /// without variables, extensions, arguments or directives at the top: its answer depends on
-/// nothing but the event's seats.
-pub fn asks_only_for_the_map(request: &async_graphql::Request) -> bool {
+/// nothing but the event's seats. The parse stays in the request, so the schema (and the
+/// guard) do not parse it again.
+pub fn asks_only_for_the_map(request: &mut async_graphql::Request) -> bool {
     if !request.variables.is_empty() || !request.extensions.is_empty() {
         return false;
     }
@@ -117,7 +115,7 @@ pub fn asks_only_for_the_map(request: &async_graphql::Request) -> bool {
     if crate::guard::nesting(&request.query) > crate::guard::MAX_NESTING {
         return false;
     }
-    let Ok(document) = parse_query(&request.query) else {
+    let Ok(document) = request.parsed_query() else {
         return false;
     };
     let mut operations = document.operations.iter();
@@ -187,7 +185,7 @@ mod tests {
     use super::*;
 
     fn shared(query: &str) -> bool {
-        asks_only_for_the_map(&Request::new(query))
+        asks_only_for_the_map(&mut Request::new(query))
     }
 
     #[test]
@@ -219,9 +217,9 @@ mod tests {
         assert!(!shared("query($x: Boolean) { seatMap { status } }"));
         assert!(!shared("{ seatMap { status "), "does not parse");
         assert!(!shared(""));
-        let with_variables = Request::new("{ seatMap { status } }")
+        let mut with_variables = Request::new("{ seatMap { status } }")
             .variables(Variables::from_json(serde_json::json!({ "x": 1 })));
-        assert!(!asks_only_for_the_map(&with_variables));
+        assert!(!asks_only_for_the_map(&mut with_variables));
     }
 
     #[test]
