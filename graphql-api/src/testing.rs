@@ -406,16 +406,10 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> Value {
-        self.http
-            .post(format!("{}/sale/{event_id}/graphql", self.base_url()))
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
+        let body = json!({ "query": query, "variables": variables });
+        self.post_json_as(Some(token), &format!("/sale/{event_id}/graphql"), &body)
             .await
-            .expect("sending a request")
-            .json()
-            .await
-            .expect("a JSON body")
+            .1
     }
 
     /// Makes sure a user row exists for `user` (holds and bookings belong to real users).
@@ -467,13 +461,25 @@ impl TestApp {
 
     /// POSTs any JSON to a path; returns the status and JSON body.
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
+        self.post_json_as(None, path, body).await
+    }
+
+    /// POSTs any JSON to a path, with a bearer token when given; returns the status and JSON
+    /// body.
+    pub async fn post_json_as(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        let mut request = self
             .http
             .post(format!("{}{path}", self.base_url()))
-            .json(body)
-            .send()
-            .await
-            .expect("sending a request");
+            .json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("sending a request");
         let status = response.status().as_u16();
         (status, response.json().await.expect("a JSON body"))
     }
@@ -489,16 +495,8 @@ impl TestApp {
 
     /// POSTs a query to the public schema with a bearer token; returns the JSON body.
     pub async fn public_as(&self, token: &str, query: &str, variables: Value) -> Value {
-        self.http
-            .post(format!("{}/graphql", self.base_url()))
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("sending a request")
-            .json()
-            .await
-            .expect("a JSON body")
+        let body = json!({ "query": query, "variables": variables });
+        self.post_json_as(Some(token), "/graphql", &body).await.1
     }
 }
 

@@ -18,18 +18,9 @@ fn deep_list(levels: usize) -> String {
     )
 }
 
-/// The status and body of a POST of `query` to `path`.
+/// The status and body of a POST of `body` to `path`.
 async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-    let mut request = app
-        .http
-        .post(format!("{}{path}", app.base_url()))
-        .json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("a response");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("a JSON body"))
+    app.post_json_as(token, path, &body).await
 }
 
 /// The payload of the first message answering one operation over a fresh WebSocket.

@@ -30,17 +30,10 @@ enum Transport<'a> {
 impl Transport<'_> {
     async fn run(&mut self, query: &str, variables: Value) -> Value {
         match self {
-            Transport::Http { app, path, token } => app
-                .http
-                .post(format!("{}{path}", app.base_url()))
-                .bearer_auth(token.as_str())
-                .json(&json!({ "query": query, "variables": variables }))
-                .send()
-                .await
-                .expect("a response")
-                .json()
-                .await
-                .expect("a JSON body"),
+            Transport::Http { app, path, token } => {
+                let body = json!({ "query": query, "variables": variables });
+                app.post_json_as(Some(token.as_str()), path, &body).await.1
+            }
             Transport::Ws(client, next_id) => {
                 *next_id += 1;
                 let id = next_id.to_string();
