@@ -288,21 +288,34 @@ pub(super) fn wild_literal(env: &Env) -> Gen<String> {
         (1, ident(env)),
         (1, variable_ref()),
     ]);
+    nested(leaf, names, ": ", ", ")
+}
+
+/// Lists and objects of `leaf` values nested a little, keyed by `keys`, written with the
+/// given separators (GraphQL literals and JSON differ only there).
+pub(super) fn nested(
+    leaf: Gen<String>,
+    keys: Gen<String>,
+    colon: &'static str,
+    comma: &'static str,
+) -> Gen<String> {
     leaf.prop_recursive(3, 24, 5, move |inner| {
         one_of(vec![
             (
                 1,
                 vec(inner.clone(), 0..5)
-                    .prop_map(|items| format!("[{}]", items.join(", ")))
+                    .prop_map(move |items| format!("[{}]", items.join(comma)))
                     .boxed(),
             ),
             (
                 1,
-                vec((names.clone(), inner), 0..5)
-                    .prop_map(|fields| {
-                        let fields: Vec<String> =
-                            fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                        format!("{{{}}}", fields.join(", "))
+                vec((keys.clone(), inner), 0..5)
+                    .prop_map(move |fields| {
+                        let fields: Vec<String> = fields
+                            .iter()
+                            .map(|(k, v)| format!("{k}{colon}{v}"))
+                            .collect();
+                        format!("{{{}}}", fields.join(comma))
                     })
                     .boxed(),
             ),

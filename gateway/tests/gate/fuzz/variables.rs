@@ -13,7 +13,7 @@ use super::{
     VARIABLES,
     documents::Doc,
     model::{InputValue, Ty},
-    values::{Env, Gen, ident, json_string, members, nesting_depth, one_of, pick, text},
+    values::{Env, Gen, ident, json_string, members, nested, nesting_depth, one_of, pick, text},
 };
 
 /// Realistic operations, with their variables' types.
@@ -219,27 +219,7 @@ pub(super) fn json_wild(env: &Env) -> Gen<String> {
         (2, json_number()),
         (1, pick(&["true", "false", "null"])),
     ]);
-    leaf.prop_recursive(3, 24, 5, move |inner| {
-        one_of(vec![
-            (
-                1,
-                vec(inner.clone(), 0..5)
-                    .prop_map(|items| format!("[{}]", items.join(",")))
-                    .boxed(),
-            ),
-            (
-                1,
-                vec((keys.clone(), inner), 0..5)
-                    .prop_map(|fields| {
-                        let fields: Vec<String> =
-                            fields.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-                        format!("{{{}}}", fields.join(","))
-                    })
-                    .boxed(),
-            ),
-        ])
-    })
-    .boxed()
+    nested(leaf, keys.boxed(), ":", ",")
 }
 
 /// JSON nested `depth` levels.
