@@ -22,27 +22,15 @@ import { formatMoney, newKey } from '../lib/format';
 import { formatCount } from '../lib/queueDisplay';
 import { useAdmission } from './saleGuard';
 import { setPending } from '../saleState';
+import { exposeSeatMap, recordFirstDraw, recordMapLoad } from './seats/testHooks';
 
 type Hold = HoldFieldsFragment;
 
-interface SeatChange {
+/** One seat's new state, from the live subscription (or injected by the e2e journey). */
+export interface SeatChange {
   seatId: string;
   status: string;
   version: number;
-}
-
-declare global {
-  interface Window {
-    __tix?: {
-      seatMap?: { seatCount: number; fetchMs: number; buildMs: number; firstDrawMs: number; firstRenderAt: number; mountedAt: number };
-      applySeatChanges?: (changes: SeatChange[]) => void;
-      model?: SeatModel;
-      /** For tests and the benchmark: where a seat is on screen (CSS px, page coordinates), after bringing it into view. */
-      seatOnScreen?: (seatIndex: number) => [number, number] | null;
-      panBy?: (dx: number, dy: number) => void;
-      renderer?: () => { lastDrawMs: number; seatPx: () => number; fit: () => void; zoomAt: (f: number, x: number, y: number) => void; draw: () => void } | null;
-    };
-  }
 }
 
 export function SeatsPage({ slug }: { slug: string }) {
@@ -90,7 +78,7 @@ export function SeatsPage({ slug }: { slug: string }) {
     const m = new SeatModel(data.seatMap);
     sequence.current.reset(data.seatMap.sequence);
     const t2 = performance.now();
-    window.__tix = { ...window.__tix, seatMap: { seatCount: m.n, fetchMs: t1 - t0, buildMs: t2 - t1, firstDrawMs: 0, firstRenderAt: 0, mountedAt: mountedAt.current } };
+    recordMapLoad(m.n, t1 - t0, t2 - t1, mountedAt.current);
     return m;
   }, [eventId]);
 
@@ -168,26 +156,7 @@ export function SeatsPage({ slug }: { slug: string }) {
   );
   useEffect(() => {
     if (!model) return;
-    window.__tix = {
-      ...window.__tix,
-      applySeatChanges: applyChanges,
-      model,
-      seatOnScreen: (i) => {
-        const r = mapRef.current?.renderer();
-        const canvas = document.querySelector('[data-testid="seat-map"]');
-        if (!r || !canvas) return null;
-        r.focusOn(i, 18);
-        mapRef.current?.redraw();
-        const [x, y] = r.toScreen(i);
-        const box = canvas.getBoundingClientRect();
-        return [box.left + x, box.top + y];
-      },
-      renderer: () => mapRef.current?.renderer() ?? null,
-      panBy: (dx, dy) => {
-        mapRef.current?.renderer()?.panBy(dx, dy);
-        mapRef.current?.redraw();
-      },
-    };
+    exposeSeatMap(model, mapRef, applyChanges);
   }, [model, applyChanges]);
 
   // After a reconnect or a hole in the sequence, changes may have been missed: take a fresh
@@ -320,13 +289,6 @@ export function SeatsPage({ slug }: { slug: string }) {
     },
     [model, cap],
   );
-
-  const onFirstDraw = useCallback((ms: number) => {
-    if (window.__tix?.seatMap) {
-      window.__tix.seatMap.firstDrawMs = ms;
-      window.__tix.seatMap.firstRenderAt = performance.now();
-    }
-  }, []);
 
   // --- best available
   const [bestCat, setBestCat] = useState(-1);
@@ -481,7 +443,7 @@ export function SeatsPage({ slug }: { slug: string }) {
       <div className="seats-layout">
         <div className="seats-map-col">
           {model ? (
-            <SeatMap ref={mapRef} model={model} chosen={selected} cap={cap} locked={!!hold} onToggle={onToggle} describe={describe} onFirstDraw={onFirstDraw} />
+            <SeatMap ref={mapRef} model={model} chosen={selected} cap={cap} locked={!!hold} onToggle={onToggle} describe={describe} onFirstDraw={recordFirstDraw} />
           ) : (
             <div className="seatmap seatmap-loading" role="status" aria-busy="true">
               <div className="skeleton skeleton-map" />
