@@ -22,6 +22,7 @@ import { formatMoney, newKey } from '../lib/format';
 import { formatCount } from '../lib/queueDisplay';
 import { useAdmission } from './saleGuard';
 import { setPending } from '../saleState';
+import { useProblem } from './seats/problem';
 import { exposeSeatMap, recordFirstDraw, recordMapLoad } from './seats/testHooks';
 
 type Hold = HoldFieldsFragment;
@@ -43,16 +44,8 @@ export function SeatsPage({ slug }: { slug: string }) {
   const [selected, setSelected] = useState<number[]>([]);
   const [hold, setHold] = useState<Hold | null>(null);
   const [busy, setBusy] = useState<'' | 'hold' | 'release' | 'extend'>('');
-  const [problem, setProblem] = useState<{ f: FriendlyError; tone: 'error' | 'warning' | 'info' } | null>(null);
+  const { problem, setProblem, toastVisible, hideToast } = useProblem();
   const [liveStatus, setLiveStatus] = useState<LiveStatus>('connecting');
-  // On phones the panel is below the map: repeat a new problem above the bottom bar for a while.
-  const [toastVisible, setToastVisible] = useState(false);
-  useEffect(() => {
-    if (!problem) return;
-    setToastVisible(true);
-    const t = setTimeout(() => setToastVisible(false), 8000);
-    return () => clearTimeout(t);
-  }, [problem]);
   const [countsTick, setCountsTick] = useState(0);
   const mapRef = useRef<SeatMapHandle>(null);
   const holdKey = useRef<{ sig: string; key: string } | null>(null);
@@ -569,7 +562,7 @@ export function SeatsPage({ slug }: { slug: string }) {
         </aside>
       </div>
       {problem && toastVisible ? (
-        <div className={`mobile-toast mobile-toast-${problem.tone}`} aria-hidden="true" onClick={() => setToastVisible(false)}>
+        <div className={`mobile-toast mobile-toast-${problem.tone}`} aria-hidden="true" onClick={hideToast}>
           <strong>{problem.f.title}.</strong> {problem.f.message}
         </div>
       ) : null}
