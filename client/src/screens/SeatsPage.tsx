@@ -1,11 +1,9 @@
 // Choosing seats: the live map, the fan's choice (up to their cap), "best available", and
 // the hold with its countdown.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { LockSeatsDocument, MyHoldDocument, ReleaseSeatsDocument, ExtendHoldDocument, SeatAvailabilityDocument, SeatMapDocument, type HoldFieldsFragment } from '../gql/sale/graphql';
-import { sale, salePathOf } from '../api/api';
-import { live, type LiveStatus } from '../api/live';
-import { accessToken } from '../api/session';
-import { asApiError, type ApiError } from '../api/http';
+import { LockSeatsDocument, MyHoldDocument, ReleaseSeatsDocument, ExtendHoldDocument } from '../gql/sale/graphql';
+import { sale } from '../api/api';
+import { asApiError } from '../api/http';
 import { serverNow } from '../api/clock';
 import { loadEvent } from '../events';
 import { useAsync, useNow } from '../hooks';
@@ -13,88 +11,35 @@ import { Link, navigate, useTitle } from '../router';
 import { SeatMap, seatStateWord, type SeatMapHandle } from '../components/SeatMap';
 import { HoldClock, HoldTimer } from '../components/HoldTimer';
 import { Button, ErrorNotice, LiveDot, Notice, PageLoading } from '../components/ui';
-import { AVAILABLE, HELD, SeatModel, stateFromStatus } from '../lib/seatModel';
-import { bestAvailable, leavesSingleGap, reconcile, refusalMessage, toggleSeat } from '../lib/seatSelection';
-import { SeatSequence } from '../lib/seatSequence';
-import { endsAdmission, friendlyError, type FriendlyError } from '../lib/errors';
+import { AVAILABLE, HELD } from '../lib/seatModel';
+import { bestAvailable, leavesSingleGap, refusalMessage, toggleSeat } from '../lib/seatSelection';
+import { friendlyError, type FriendlyError } from '../lib/errors';
 import { formatClock } from '../lib/countdown';
 import { formatMoney, newKey } from '../lib/format';
 import { formatCount } from '../lib/queueDisplay';
 import { useAdmission } from './saleGuard';
 import { setPending } from '../saleState';
 import { useProblem } from './seats/problem';
-import { exposeSeatMap, recordFirstDraw, recordMapLoad } from './seats/testHooks';
-
-type Hold = HoldFieldsFragment;
-
-/** One seat's new state, from the live subscription (or injected by the e2e journey). */
-export interface SeatChange {
-  seatId: string;
-  status: string;
-  version: number;
-}
+import { useFanSeats, seatIndices } from './seats/fanSeats';
+import { useLiveSeats } from './seats/liveSeats';
+import { recordFirstDraw } from './seats/testHooks';
 
 export function SeatsPage({ slug }: { slug: string }) {
   const ev = useAsync((signal) => loadEvent(slug, signal), [slug]);
   const event = ev.data;
   const { ready, admission, error: admissionError } = useAdmission(event, slug);
-  const mountedAt = useRef(performance.now());
-  const [model, setModel] = useState<SeatModel | null>(null);
-  const [loadError, setLoadError] = useState<ApiError | null>(null);
-  const [selected, setSelected] = useState<number[]>([]);
-  const [hold, setHold] = useState<Hold | null>(null);
   const [busy, setBusy] = useState<'' | 'hold' | 'release' | 'extend'>('');
   const { problem, setProblem, toastVisible, hideToast } = useProblem();
-  const [liveStatus, setLiveStatus] = useState<LiveStatus>('connecting');
-  const [countsTick, setCountsTick] = useState(0);
+  const { selected, setSelected, selectedRef, hold, setHold, holdRef, adoptHold, dropTakenSeats } = useFanSeats(setProblem);
   const mapRef = useRef<SeatMapHandle>(null);
   const holdKey = useRef<{ sig: string; key: string } | null>(null);
-  const selectedRef = useRef(selected);
-  selectedRef.current = selected;
-  const holdRef = useRef(hold);
-  holdRef.current = hold;
   useNow(1000); // re-render each second for the turn countdown
   useTitle(event ? `Choose seats · ${event.artist}` : 'Choose seats');
-
-  // How far the map is in the event's seat changes: a hole means fetch it again.
-  const sequence = useRef(new SeatSequence());
 
   const cap = Math.min(admission?.seatCap ?? event?.maxSeatsPerFan ?? 6, event?.maxSeatsPerFan ?? 99);
   const eventId = event?.id ?? '';
 
-  // Load the map and any hold the fan already has (another tab, a reload).
-  const loadMap = useCallback(async () => {
-    if (!eventId) return null;
-    const t0 = performance.now();
-    const data = await sale(eventId, SeatMapDocument, {}, { retries: 4 });
-    const t1 = performance.now();
-    const m = new SeatModel(data.seatMap);
-    sequence.current.reset(data.seatMap.sequence);
-    const t2 = performance.now();
-    recordMapLoad(m.n, t1 - t0, t2 - t1, mountedAt.current);
-    return m;
-  }, [eventId]);
-
-  useEffect(() => {
-    if (!ready || !eventId) return;
-    let cancelled = false;
-    (async () => {
-      try {
-        const [m, mine] = await Promise.all([loadMap(), sale(eventId, MyHoldDocument, {}, { retries: 3 }).catch(() => ({ myHold: null }))]);
-        if (cancelled || !m) return;
-        setModel(m);
-        if (mine.myHold && mine.myHold.status === 'ACTIVE') {
-          setHold(mine.myHold);
-          setSelected(mine.myHold.seats.map((s) => m.indexOfId(s.id)).filter((i) => i >= 0));
-        }
-      } catch (e) {
-        if (!cancelled) setLoadError(asApiError(e));
-      }
-    })();
-    return () => {
-      cancelled = true;
-    };
-  }, [ready, eventId, loadMap]);
+  const { model, loadError, liveStatus, counts } = useLiveSeats({ eventId, ready, admission, mapRef, onFirstLoad: adoptHold, onSeatsChanged: dropTakenSeats });
 
   // Another tab of this fan held, released or paid: show the same hold here.
   const announceHold = useCallback(() => {
@@ -109,10 +54,7 @@ export function SeatsPage({ slug }: { slug: string }) {
     const onStorage = (e: StorageEvent) => {
       if (e.key !== `tix.holdChanged.${eventId}`) return;
       sale(eventId, MyHoldDocument, {}).then(({ myHold }) => {
-        if (myHold && myHold.status === 'ACTIVE') {
-          setHold(myHold);
-          setSelected(myHold.seats.map((s) => model.indexOfId(s.id)).filter((i) => i >= 0));
-        } else if (holdRef.current) {
+        if (!adoptHold(model, myHold) && holdRef.current) {
           setHold(null);
           setSelected([]);
         }
@@ -121,140 +63,6 @@ export function SeatsPage({ slug }: { slug: string }) {
     window.addEventListener('storage', onStorage);
     return () => window.removeEventListener('storage', onStorage);
   }, [model, eventId]);
-
-  // Live seat changes.
-  const pendingChanges = useRef<SeatChange[] | null>(null);
-  const applyChanges = useCallback(
-    (changes: SeatChange[]) => {
-      const m = model;
-      if (!m) return;
-      if (pendingChanges.current) pendingChanges.current.push(...changes);
-      const touched: number[] = [];
-      for (const c of changes) {
-        const i = m.indexOfId(c.seatId);
-        if (m.apply(i, stateFromStatus(c.status), c.version)) touched.push(i);
-      }
-      if (touched.length === 0) return;
-      mapRef.current?.seatsChanged(touched);
-      dirtyCounts.current = true;
-      if (!holdRef.current) {
-        const { kept, lost } = reconcile(selectedRef.current, (i) => m.status[i] === AVAILABLE);
-        if (lost.length) {
-          setSelected(kept);
-          setProblem({ f: friendlyError('SEAT_TAKEN', { seatLabels: lost.map((i) => m.shortName(i)) }), tone: 'warning' });
-        }
-      }
-    },
-    [model],
-  );
-  useEffect(() => {
-    if (!model) return;
-    exposeSeatMap(model, mapRef, applyChanges);
-  }, [model, applyChanges]);
-
-  // After a reconnect or a hole in the sequence, changes may have been missed: take a fresh
-  // snapshot, then replay what arrived meanwhile (per-seat versions drop anything older).
-  // `first` are changes already applied that the snapshot may predate.
-  const pendingRanges = useRef<[number, number][] | null>(null);
-  const resync = useCallback(async (first: SeatChange[] = [], firstRange?: [number, number]) => {
-    if (!model || !eventId || pendingChanges.current) return;
-    pendingChanges.current = [...first];
-    pendingRanges.current = firstRange ? [firstRange] : [];
-    try {
-      const data = await sale(eventId, SeatMapDocument, {});
-      const s = data.seatMap.status;
-      for (let i = 0; i < model.n; i++) model.status[i] = stateFromStatus(s.charAt(i) === 'A' ? 'AVAILABLE' : s.charAt(i) === 'H' ? 'HELD' : 'BOOKED');
-      const replay = pendingChanges.current;
-      const ranges = pendingRanges.current ?? [];
-      pendingChanges.current = null;
-      pendingRanges.current = null;
-      model.version.fill(-1);
-      applyChanges(replay);
-      sequence.current.reset(data.seatMap.sequence);
-      // The snapshot may be a moment older than a batch already seen: if a hole remains,
-      // look again shortly (a newer snapshot follows the next change, or within a second).
-      const holed = ranges.filter(([from, to]) => !sequence.current.accept(from, to)).length > 0;
-      mapRef.current?.redraw();
-      dirtyCounts.current = true;
-      if (holed) setTimeout(() => void resync(), 500);
-    } catch {
-      pendingChanges.current = null;
-      pendingRanges.current = null;
-    }
-  }, [model, eventId, applyChanges]);
-
-  useEffect(() => {
-    if (!model || !eventId) return;
-    const bearer = async () => admission?.token ?? (await accessToken().catch(() => null));
-    let stopped = false;
-    const stop = live({
-      path: salePathOf(eventId),
-      query: async (): Promise<Record<string, string>> => {
-        const t = admission?.token;
-        return t ? { access_token: t } : {};
-      },
-      connectionParams: async () => {
-        const t = await bearer();
-        return t ? { authorization: `Bearer ${t}` } : {};
-      },
-      doc: SeatAvailabilityDocument,
-      variables: {},
-      onData: (d) => {
-        const batch = d.seatAvailability;
-        const range: [number, number] = [batch.fromSequence, batch.toSequence];
-        applyChanges(batch.changes);
-        if (pendingRanges.current) pendingRanges.current.push(range);
-        else if (!sequence.current.accept(...range)) void resync(batch.changes, range);
-      },
-      onStatus: (s) => !stopped && setLiveStatus(s),
-      onReconnected: () => void resync(),
-      onError: (code) => {
-        if (endsAdmission(code)) {
-          // Let an HTTP call confirm it and route the fan (see useAdmission).
-          void sale(eventId, MyHoldDocument, {}).catch(() => undefined);
-          return false;
-        }
-        // An API without the subscription (validation failure) will not get one by
-        // retrying: poll instead.
-        return !(code === 'GRAPHQL_VALIDATION_FAILED' || code === 'GRAPHQL_PARSE_FAILED');
-      },
-    });
-    return () => {
-      stopped = true;
-      stop();
-    };
-  }, [model, eventId, admission, applyChanges, resync]);
-
-  // Without a live connection, refresh the map every 10 s.
-  useEffect(() => {
-    if (!model || liveStatus === 'live' || liveStatus === 'connecting') return;
-    const t = setInterval(() => void resync(), 10_000);
-    return () => clearInterval(t);
-  }, [model, liveStatus, resync]);
-
-  // Category counts, recomputed at most once a second.
-  const dirtyCounts = useRef(true);
-  useEffect(() => {
-    const t = setInterval(() => {
-      if (dirtyCounts.current) {
-        dirtyCounts.current = false;
-        setCountsTick((c) => c + 1);
-      }
-    }, 1000);
-    return () => clearInterval(t);
-  }, []);
-  const counts = useMemo(() => {
-    if (!model) return null;
-    const per = model.categories.map(() => 0);
-    let available = 0;
-    for (let i = 0; i < model.n; i++)
-      if (model.status[i] === AVAILABLE) {
-        per[model.cat[i]]++;
-        available++;
-      }
-    return { per, available };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [model, countsTick]);
 
   const mine = useMemo(() => new Set(hold ? selected : []), [hold, selected]);
   const describe = useCallback(
@@ -312,7 +120,7 @@ export function SeatsPage({ slug }: { slug: string }) {
       setHold(lockSeats);
       setPending(eventId, { holdId: lockSeats.id, bookingKey: newKey() });
       announceHold();
-      const indices = lockSeats.seats.map((s) => model.indexOfId(s.id)).filter((i) => i >= 0);
+      const indices = seatIndices(model, lockSeats.seats);
       for (const i of indices) if (model.status[i] === AVAILABLE) model.status[i] = HELD;
       mapRef.current?.seatsChanged(indices);
       setSelected(indices);
@@ -329,10 +137,7 @@ export function SeatsPage({ slug }: { slug: string }) {
       } else if (err.code === 'ACTIVE_HOLD_EXISTS') {
         // Another tab of this fan holds seats: show that hold here.
         const { myHold } = await sale(eventId, MyHoldDocument, {}).catch(() => ({ myHold: null }));
-        if (myHold && myHold.status === 'ACTIVE') {
-          setHold(myHold);
-          setSelected(myHold.seats.map((s) => model.indexOfId(s.id)).filter((i) => i >= 0));
-        }
+        adoptHold(model, myHold);
         setProblem({ f: friendlyError(err.code), tone: 'warning' });
       } else {
         setProblem({ f: friendlyError(err.code, { seatCap: cap, retryAfterSeconds: err.retryAfterSeconds }), tone: 'error' });

@@ -4,7 +4,7 @@
 import type { RefObject } from 'react';
 import type { SeatMapHandle } from '../../components/SeatMap';
 import type { SeatModel } from '../../lib/seatModel';
-import type { SeatChange } from '../SeatsPage';
+import type { SeatChange } from './liveSeats';
 
 declare global {
   interface Window {
