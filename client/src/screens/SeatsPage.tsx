@@ -1,9 +1,6 @@
 // Choosing seats: the live map, the fan's choice (up to their cap), "best available", and
 // the hold with its countdown.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { LockSeatsDocument, MyHoldDocument, ReleaseSeatsDocument, ExtendHoldDocument } from '../gql/sale/graphql';
-import { sale } from '../api/api';
-import { asApiError } from '../api/http';
 import { serverNow } from '../api/clock';
 import { loadEvent } from '../events';
 import { useAsync, useNow } from '../hooks';
@@ -11,16 +8,16 @@ import { Link, navigate, useTitle } from '../router';
 import { SeatMap, seatStateWord, type SeatMapHandle } from '../components/SeatMap';
 import { HoldClock, HoldTimer } from '../components/HoldTimer';
 import { Button, ErrorNotice, LiveDot, Notice, PageLoading } from '../components/ui';
-import { AVAILABLE, HELD } from '../lib/seatModel';
+import { AVAILABLE } from '../lib/seatModel';
 import { bestAvailable, leavesSingleGap, refusalMessage, toggleSeat } from '../lib/seatSelection';
-import { friendlyError, type FriendlyError } from '../lib/errors';
+import type { FriendlyError } from '../lib/errors';
 import { formatClock } from '../lib/countdown';
-import { formatMoney, newKey } from '../lib/format';
+import { formatMoney } from '../lib/format';
 import { formatCount } from '../lib/queueDisplay';
 import { useAdmission } from './saleGuard';
-import { setPending } from '../saleState';
 import { useProblem } from './seats/problem';
-import { useFanSeats, seatIndices } from './seats/fanSeats';
+import { useFanSeats } from './seats/fanSeats';
+import { useSeatHold } from './seats/hold';
 import { useLiveSeats } from './seats/liveSeats';
 import { recordFirstDraw } from './seats/testHooks';
 
@@ -28,41 +25,18 @@ export function SeatsPage({ slug }: { slug: string }) {
   const ev = useAsync((signal) => loadEvent(slug, signal), [slug]);
   const event = ev.data;
   const { ready, admission, error: admissionError } = useAdmission(event, slug);
-  const [busy, setBusy] = useState<'' | 'hold' | 'release' | 'extend'>('');
   const { problem, setProblem, toastVisible, hideToast } = useProblem();
-  const { selected, setSelected, selectedRef, hold, setHold, holdRef, adoptHold, dropTakenSeats } = useFanSeats(setProblem);
+  const fan = useFanSeats(setProblem);
+  const { selected, setSelected, selectedRef, hold, holdRef } = fan;
   const mapRef = useRef<SeatMapHandle>(null);
-  const holdKey = useRef<{ sig: string; key: string } | null>(null);
   useNow(1000); // re-render each second for the turn countdown
   useTitle(event ? `Choose seats · ${event.artist}` : 'Choose seats');
 
   const cap = Math.min(admission?.seatCap ?? event?.maxSeatsPerFan ?? 6, event?.maxSeatsPerFan ?? 99);
   const eventId = event?.id ?? '';
 
-  const { model, loadError, liveStatus, counts } = useLiveSeats({ eventId, ready, admission, mapRef, onFirstLoad: adoptHold, onSeatsChanged: dropTakenSeats });
-
-  // Another tab of this fan held, released or paid: show the same hold here.
-  const announceHold = useCallback(() => {
-    try {
-      localStorage.setItem(`tix.holdChanged.${eventId}`, String(Date.now()));
-    } catch {
-      /* ignore */
-    }
-  }, [eventId]);
-  useEffect(() => {
-    if (!model || !eventId) return;
-    const onStorage = (e: StorageEvent) => {
-      if (e.key !== `tix.holdChanged.${eventId}`) return;
-      sale(eventId, MyHoldDocument, {}).then(({ myHold }) => {
-        if (!adoptHold(model, myHold) && holdRef.current) {
-          setHold(null);
-          setSelected([]);
-        }
-      }, () => undefined);
-    };
-    window.addEventListener('storage', onStorage);
-    return () => window.removeEventListener('storage', onStorage);
-  }, [model, eventId]);
+  const { model, loadError, liveStatus, counts } = useLiveSeats({ eventId, ready, admission, mapRef, onFirstLoad: fan.adoptHold, onSeatsChanged: fan.dropTakenSeats });
+  const { busy, holdSeats, release, extend, onHoldExpired } = useSeatHold({ eventId, model, cap, mapRef, fan, setProblem });
 
   const mine = useMemo(() => new Set(hold ? selected : []), [hold, selected]);
   const describe = useCallback(
@@ -105,91 +79,6 @@ export function SeatsPage({ slug }: { slug: string }) {
     setProblem(null);
     mapRef.current?.showSeat(pick[0]);
   };
-
-  // --- hold, release, extend
-  const holdSeats = async () => {
-    if (!model || selected.length === 0) return;
-    const ids = selected.map((i) => model.idOf(i));
-    const sig = [...ids].sort().join(',');
-    if (!holdKey.current || holdKey.current.sig !== sig) holdKey.current = { sig, key: newKey() };
-    setBusy('hold');
-    setProblem(null);
-    try {
-      const { lockSeats } = await sale(eventId, LockSeatsDocument, { seatIds: ids, idempotencyKey: holdKey.current.key }, { retries: 2 });
-      holdKey.current = null;
-      setHold(lockSeats);
-      setPending(eventId, { holdId: lockSeats.id, bookingKey: newKey() });
-      announceHold();
-      const indices = seatIndices(model, lockSeats.seats);
-      for (const i of indices) if (model.status[i] === AVAILABLE) model.status[i] = HELD;
-      mapRef.current?.seatsChanged(indices);
-      setSelected(indices);
-    } catch (e) {
-      const err = asApiError(e);
-      holdKey.current = null;
-      if (err.code === 'SEAT_TAKEN') {
-        const takenIds = Array.isArray(err.extensions.seatIds) ? (err.extensions.seatIds as unknown[]).map(String) : [];
-        const taken = takenIds.map((id) => model.indexOfId(id)).filter((i) => i >= 0);
-        for (const i of taken) if (model.status[i] === AVAILABLE) model.status[i] = HELD;
-        mapRef.current?.seatsChanged(taken);
-        setSelected((s) => s.filter((i) => !taken.includes(i)));
-        setProblem({ f: friendlyError('SEAT_TAKEN', { seatLabels: taken.map((i) => model.shortName(i)) }), tone: 'error' });
-      } else if (err.code === 'ACTIVE_HOLD_EXISTS') {
-        // Another tab of this fan holds seats: show that hold here.
-        const { myHold } = await sale(eventId, MyHoldDocument, {}).catch(() => ({ myHold: null }));
-        adoptHold(model, myHold);
-        setProblem({ f: friendlyError(err.code), tone: 'warning' });
-      } else {
-        setProblem({ f: friendlyError(err.code, { seatCap: cap, retryAfterSeconds: err.retryAfterSeconds }), tone: 'error' });
-      }
-    } finally {
-      setBusy('');
-    }
-  };
-
-  const release = async () => {
-    if (!hold || !model) return;
-    setBusy('release');
-    try {
-      await sale(eventId, ReleaseSeatsDocument, { holdId: hold.id }, { retries: 2 });
-    } catch (e) {
-      const err = asApiError(e);
-      if (err.code !== 'HOLD_NOT_FOUND' && err.code !== 'HOLD_EXPIRED') {
-        setProblem({ f: friendlyError(err.code), tone: 'error' });
-        setBusy('');
-        return;
-      }
-    }
-    for (const i of selected) if (model.status[i] === HELD) model.status[i] = AVAILABLE;
-    mapRef.current?.seatsChanged(selected);
-    setHold(null);
-    setPending(eventId, null);
-    announceHold();
-    setBusy('');
-  };
-
-  const extend = async () => {
-    if (!hold) return;
-    setBusy('extend');
-    try {
-      const { extendHold } = await sale(eventId, ExtendHoldDocument, { holdId: hold.id }, { retries: 2 });
-      setHold(extendHold);
-    } catch (e) {
-      setProblem({ f: friendlyError(asApiError(e).code), tone: 'error' });
-    } finally {
-      setBusy('');
-    }
-  };
-
-  const onHoldExpired = useCallback(() => {
-    if (!model) return;
-    const seats = selectedRef.current;
-    for (const i of seats) if (model.status[i] === HELD) model.status[i] = AVAILABLE;
-    mapRef.current?.seatsChanged(seats);
-    setHold(null);
-    setPending(eventId, null);
-    setProblem({ f: friendlyError('HOLD_EXPIRED'), tone: 'error' });
-  }, [model, eventId]);
 
   const onProblemAction = (f: FriendlyError) => {
     if (f.step === 'rejoin-queue') navigate(`/e/${slug}/queue`);

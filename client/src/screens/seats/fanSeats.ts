@@ -15,6 +15,8 @@ export function seatIndices(model: SeatModel, seats: readonly { id: string }[]):
   return seats.map((s) => model.indexOfId(s.id)).filter((i) => i >= 0);
 }
 
+export type FanSeats = ReturnType<typeof useFanSeats>;
+
 export function useFanSeats(setProblem: Dispatch<SetStateAction<Problem | null>>) {
   const [selected, setSelected] = useState<number[]>([]);
   const [hold, setHold] = useState<Hold | null>(null);
