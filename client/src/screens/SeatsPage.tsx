@@ -1,15 +1,14 @@
 // Choosing seats: the live map, the fan's choice (up to their cap), "best available", and
 // the hold with its countdown.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import { serverNow } from '../api/clock';
 import { loadEvent } from '../events';
 import { useAsync, useNow } from '../hooks';
 import { Link, navigate, useTitle } from '../router';
-import { SeatMap, seatStateWord, type SeatMapHandle } from '../components/SeatMap';
+import { SeatMap, type SeatMapHandle } from '../components/SeatMap';
 import { HoldClock, HoldTimer } from '../components/HoldTimer';
 import { Button, ErrorNotice, LiveDot, Notice, PageLoading } from '../components/ui';
-import { AVAILABLE } from '../lib/seatModel';
-import { bestAvailable, leavesSingleGap, refusalMessage, toggleSeat } from '../lib/seatSelection';
+import { leavesSingleGap } from '../lib/seatSelection';
 import type { FriendlyError } from '../lib/errors';
 import { formatClock } from '../lib/countdown';
 import { formatMoney } from '../lib/format';
@@ -18,6 +17,7 @@ import { useAdmission } from './saleGuard';
 import { useProblem } from './seats/problem';
 import { useFanSeats } from './seats/fanSeats';
 import { useSeatHold } from './seats/hold';
+import { useSeatChoice } from './seats/choice';
 import { useLiveSeats } from './seats/liveSeats';
 import { recordFirstDraw } from './seats/testHooks';
 
@@ -27,7 +27,7 @@ export function SeatsPage({ slug }: { slug: string }) {
   const { ready, admission, error: admissionError } = useAdmission(event, slug);
   const { problem, setProblem, toastVisible, hideToast } = useProblem();
   const fan = useFanSeats(setProblem);
-  const { selected, setSelected, selectedRef, hold, holdRef } = fan;
+  const { selected, hold } = fan;
   const mapRef = useRef<SeatMapHandle>(null);
   useNow(1000); // re-render each second for the turn countdown
   useTitle(event ? `Choose seats · ${event.artist}` : 'Choose seats');
@@ -37,48 +37,7 @@ export function SeatsPage({ slug }: { slug: string }) {
 
   const { model, loadError, liveStatus, counts } = useLiveSeats({ eventId, ready, admission, mapRef, onFirstLoad: fan.adoptHold, onSeatsChanged: fan.dropTakenSeats });
   const { busy, holdSeats, release, extend, onHoldExpired } = useSeatHold({ eventId, model, cap, mapRef, fan, setProblem });
-
-  const mine = useMemo(() => new Set(hold ? selected : []), [hold, selected]);
-  const describe = useCallback(
-    (i: number) => {
-      if (!model) return '';
-      const l = model.label(i);
-      const chosen = selectedRef.current.includes(i);
-      const state = seatStateWord(model.status[i], mine.has(i), chosen);
-      return `Section ${l.section}, row ${l.row}, seat ${l.number}. ${l.category.name}, ${l.category.price.formatted}. ${state[0].toUpperCase()}${state.slice(1)}.`;
-    },
-    [model, mine],
-  );
-
-  const onToggle = useCallback(
-    (i: number) => {
-      if (!model) return;
-      if (holdRef.current) {
-        setProblem({ f: { code: 'HELD', title: 'Your seats are held', message: 'To change them, release your seats first with “Change seats”.', step: 'none', action: '' }, tone: 'info' });
-        return;
-      }
-      const r = toggleSeat(selectedRef.current, i, cap, (s) => model.status[s] === AVAILABLE);
-      setSelected(r.selected);
-      if (r.refused) setProblem({ f: { code: r.refused, title: r.refused === 'CAP_REACHED' ? 'That is your limit' : 'Not available', message: refusalMessage(r.refused, cap), step: 'none', action: '' }, tone: 'info' });
-      else setProblem(null);
-    },
-    [model, cap],
-  );
-
-  // --- best available
-  const [bestCat, setBestCat] = useState(-1);
-  const [bestQty, setBestQty] = useState(2);
-  const findBest = () => {
-    if (!model) return;
-    const pick = bestAvailable(model, bestCat, Math.min(bestQty, cap));
-    if (pick.length === 0) {
-      setProblem({ f: { code: 'NONE', title: 'No seats together', message: `We could not find ${bestQty} seats side by side${bestCat >= 0 ? ` in ${model.categories[bestCat].name}` : ''}. Try fewer seats or another category.`, step: 'none', action: '' }, tone: 'info' });
-      return;
-    }
-    setSelected(pick);
-    setProblem(null);
-    mapRef.current?.showSeat(pick[0]);
-  };
+  const { describe, onToggle, best } = useSeatChoice({ model, cap, mapRef, fan, setProblem });
 
   const onProblemAction = (f: FriendlyError) => {
     if (f.step === 'rejoin-queue') navigate(`/e/${slug}/queue`);
@@ -169,7 +128,7 @@ export function SeatsPage({ slug }: { slug: string }) {
               <div className="best-row">
                 <label>
                   <span>Seats</span>
-                  <select value={bestQty} onChange={(e) => setBestQty(Number(e.target.value))} data-testid="best-qty">
+                  <select value={best.qty} onChange={(e) => best.setQty(Number(e.target.value))} data-testid="best-qty">
                     {Array.from({ length: cap }, (_, k) => k + 1).map((n) => (
                       <option key={n} value={n}>
                         {n}
@@ -179,7 +138,7 @@ export function SeatsPage({ slug }: { slug: string }) {
                 </label>
                 <label>
                   <span>Category</span>
-                  <select value={bestCat} onChange={(e) => setBestCat(Number(e.target.value))} data-testid="best-cat">
+                  <select value={best.cat} onChange={(e) => best.setCat(Number(e.target.value))} data-testid="best-cat">
                     <option value={-1}>Any</option>
                     {model.categories.map((c, ci) => (
                       <option key={c.id} value={ci}>
@@ -188,7 +147,7 @@ export function SeatsPage({ slug }: { slug: string }) {
                     ))}
                   </select>
                 </label>
-                <Button variant="secondary" onClick={findBest} data-testid="best-find">
+                <Button variant="secondary" onClick={best.find} data-testid="best-find">
                   Find seats
                 </Button>
               </div>
