@@ -7,6 +7,15 @@ import { bestAvailable, refusalMessage, toggleSeat } from '../../lib/seatSelecti
 import type { FanSeats } from './fanSeats';
 import type { Problem } from './problem';
 
+/** The "find the best seats for me" form: how many, which category (-1: any), and the search. */
+export interface BestSeatsForm {
+  qty: number;
+  setQty: (n: number) => void;
+  cat: number;
+  setCat: (c: number) => void;
+  find: () => void;
+}
+
 export function useSeatChoice({
   model,
   cap,
@@ -65,5 +74,6 @@ export function useSeatChoice({
     mapRef.current?.showSeat(pick[0]);
   };
 
-  return { describe, onToggle, best: { cat: bestCat, setCat: setBestCat, qty: bestQty, setQty: setBestQty, find: findBest } };
+  const best: BestSeatsForm = { qty: bestQty, setQty: setBestQty, cat: bestCat, setCat: setBestCat, find: findBest };
+  return { describe, onToggle, best };
 }
