@@ -35,6 +35,8 @@ pub const MAX_TOKEN_BYTES: usize = 2_048;
 pub const DEV_ADMISSION_KEYS: &str = "dev-admission:dev-only-admission-key-change-me";
 
 /// Headers the gateway sets upstream for a verified fan (and strips when a client sends them).
+pub mod store;
+
 pub mod headers {
     /// The admitted fan's user id.
     pub const FAN_ID: &str = "x-fan-id";
@@ -304,17 +306,14 @@ impl AccessClaims {
     }
 }
 
-/// Redis key of an admission's record: present (with the token's TTL) while it is valid.
-/// Its value is the fan's user id as 32 hex digits without hyphens (the queue's spelling;
-/// the token's `sub` is the hyphenated form of the same id). The `{evt:N}` hash tag keeps it
-/// in its event's slot.
+/// Redis key of an admission's record (see [`store::Keys::admission`]).
 pub fn admission_key(prefix: &str, event: i64, jti: &str) -> String {
-    format!("{prefix}adm:{{evt:{event}}}:{jti}")
+    store::Keys::new(prefix).admission(event, jti)
 }
 
-/// Redis key holding `1` when an event's gate is on and `0` when off (absent: on).
+/// Redis key of an event's gate switch (see [`store::Keys::gate`]).
 pub fn gate_key(prefix: &str, event: i64) -> String {
-    format!("{prefix}gate:{{evt:{event}}}")
+    store::Keys::new(prefix).gate(event)
 }
 
 #[cfg(test)]
