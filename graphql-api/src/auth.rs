@@ -18,9 +18,9 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The user id as Redis and the queue spell it (32 hex digits).
+    /// The fan as every store and admission token spells them ([`tokens::store::fan_id`]).
     pub fn fan_key(&self) -> String {
-        self.user_id.simple().to_string()
+        tokens::store::fan_id(&self.user_id)
     }
 }
 

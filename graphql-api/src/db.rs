@@ -6,6 +6,32 @@ use secrecy::ExposeSecret as _;
 
 use crate::config::Config;
 
+/// Whether `error` broke the unique constraint (or index) named `constraint`.
+pub fn is_unique_violation(error: &sea_orm::DbErr, constraint: &str) -> bool {
+    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) if message.contains(constraint))
+}
+
+/// Postgres's SQLSTATE for a deadlock: two transactions locked each other and one was
+/// chosen to fail. Retrying it is safe and usually succeeds.
+const DEADLOCK_DETECTED: &str = "40P01";
+
+/// Whether `error` (anywhere in its chain of causes) is worth one more try: Postgres broke a
+/// deadlock by failing this transaction.
+pub fn is_deadlock(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let sqlx = match cause.downcast_ref::<sea_orm::DbErr>() {
+            Some(
+                sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(sqlx))
+                | sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(sqlx)),
+            ) => Some(sqlx.as_ref()),
+            _ => cause.downcast_ref::<sea_orm::sqlx::Error>(),
+        };
+        sqlx.and_then(sea_orm::sqlx::Error::as_database_error)
+            .and_then(|database| database.code())
+            .is_some_and(|code| code == DEADLOCK_DETECTED)
+    })
+}
+
 /// Counts statements sent to Postgres by one instance (tests use it to prove there is no N+1).
 #[derive(Clone, Debug, Default)]
 pub struct QueryCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);

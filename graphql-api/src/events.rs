@@ -12,7 +12,7 @@ use crate::{
     context::ContextExt as _,
     error::{ApiError, ApiResult},
     loaders::{EventCategories, RequestLoader},
-    seats::SeatCategory,
+    layout::SeatCategory,
     state::AppState,
 };
 

@@ -16,13 +16,14 @@
 //! - [`seats`]: categories, seat pages, the seat map and availability on the sale schema.
 //! - [`seed`]: the demo stadium show and large load-test events.
 //! - [`loaders`]: per-request batch loading (no N+1).
-//! - [`db`], [`redis`]: connections and Redis key layout.
+//! - [`db`], [`redis`]: connections (the Redis key layout is [`tokens::store`]).
 //! - [`money`]: amounts in minor units, formatted for people.
 //! - [`cli`], [`telemetry`]: the binary's commands and logging.
 //! - `testing` (feature `testing`): fresh database and Redis namespace per test, and the
 //!   real server on port 0.
 
 pub mod accounts;
+pub mod answers;
 pub mod auth;
 pub mod booking;
 pub mod cli;
@@ -33,12 +34,19 @@ pub mod error;
 pub mod events;
 pub mod guard;
 pub mod holds;
+pub mod hub;
 pub mod http;
 pub mod idempotency;
+pub mod inventory;
+pub mod layout;
+#[cfg(test)]
+mod layers;
+pub mod live;
 pub mod loaders;
 pub mod money;
 pub mod payments;
 pub mod queue;
+pub mod queue_store;
 pub mod redis;
 pub mod sale;
 pub mod schema;
@@ -46,6 +54,7 @@ pub mod seats;
 pub mod seed;
 pub mod startup;
 pub mod state;
+pub mod sweeper;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

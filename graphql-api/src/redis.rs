@@ -1,8 +1,6 @@
-//! The Redis pool, and the key layout every part of the API shares.
-//!
-//! Every key of an event carries the hash tag `{evt:<id>}`, so all of an event's keys live
-//! in one Redis Cluster slot and multi-key scripts stay atomic on a cluster. The configured
-//! prefix comes first, outside the tag, so tests can share one Redis without colliding.
+//! Connections to Redis: the command pool, the pub/sub subscriber, and running scripts. The
+//! key layout is the stores' contract, [`tokens::store`], shared with the gateway and the
+//! load tests.
 
 use anyhow::Context as _;
 use fred::prelude::*;
@@ -79,43 +77,12 @@ pub async fn connect_subscriber(
     Ok(subscriber)
 }
 
-/// Builds key names under this instance's prefix.
-#[derive(Clone, Debug)]
-pub struct Keys {
-    prefix: String,
-}
-
-impl Keys {
-    pub fn new(prefix: impl Into<String>) -> Self {
-        Self {
-            prefix: prefix.into(),
-        }
-    }
-
-    /// The prefix itself (tests delete everything under it).
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    /// A key of one event: `<prefix><kind>:{evt:<id>}[:<rest>]`.
-    pub fn event(&self, event_id: i64, kind: &str) -> String {
-        format!("{}{kind}:{{evt:{event_id}}}", self.prefix)
-    }
-
-    /// A key that belongs to no event (rate counters, login throttles).
-    pub fn global(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_keys_carry_the_event_hash_tag_after_the_prefix() {
-        let keys = Keys::new("t1:");
-        assert_eq!(keys.event(42, "q"), "t1:q:{evt:42}");
-        assert_eq!(keys.global("rl:ip"), "t1:rl:ip");
-    }
+/// Runs a script on the pool's next client, loading it first where Redis lacks it.
+pub async fn run_script<R: fred::types::FromValue>(
+    redis: &Pool,
+    script: &fred::types::scripts::Script,
+    keys: Vec<String>,
+    args: Vec<String>,
+) -> Result<R, fred::error::Error> {
+    script.evalsha_with_reload(redis.next(), keys, args).await
 }

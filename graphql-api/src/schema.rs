@@ -16,7 +16,6 @@ use async_graphql::{
     parser::types::ExecutableDocument,
     registry::SDLExportOptions,
 };
-use entities::event;
 
 use crate::{
     accounts::{AccountsMutation, AccountsQuery},
@@ -57,11 +56,8 @@ pub struct SaleSubscription(SeatsSubscription);
 pub type PublicSchema = Schema<PublicQuery, PublicMutation, PublicSubscription>;
 pub type SaleSchema = Schema<SaleQuery, SaleMutation, SaleSubscription>;
 
-/// Request data of the sale schema: the event named in the path.
-#[derive(Clone, Debug)]
-pub struct SaleScope {
-    pub event: Arc<event::Model>,
-}
+/// Request data of the sale schema (defined with the rest of a sale request's scope).
+pub use crate::sale::SaleScope;
 
 /// Limits every schema enforces.
 #[derive(Clone, Copy, Debug)]

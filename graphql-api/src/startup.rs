@@ -9,10 +9,9 @@ use tokio::net::TcpListener;
 use secrecy::ExposeSecret as _;
 use tokens::Keyring;
 
-use crate::{
-    config::Config, db, holds, http, queue, queue::hub::QueueHub, redis, redis::Keys,
-    seats::live::SeatHub, state::AppState,
-};
+use tokens::store::Keys;
+
+use crate::{config::Config, db, http, live, queue, redis, state::AppState, sweeper};
 
 /// Parses both keyrings, warning when a development key is in use.
 fn keyrings(config: &Config) -> anyhow::Result<(Keyring, Keyring)> {
@@ -53,13 +52,13 @@ impl Application {
         let redis = redis::connect(&config).await?;
         let subscriber = redis::connect_subscriber(&config).await?;
         let heartbeat = Duration::from_secs((config.queue_abandon_after_secs / 3).clamp(1, 10));
-        let hub = QueueHub::start(
+        let hub = live::queue::start(
             Keys::new(config.redis_key_prefix.clone()),
             redis.clone(),
             subscriber.clone(),
             heartbeat,
         );
-        let seat_hub = SeatHub::start(
+        let seat_hub = live::seats::start(
             Keys::new(config.redis_key_prefix.clone()),
             subscriber,
             Duration::from_millis(config.seat_batch_ms.max(1)),
@@ -94,7 +93,7 @@ impl Application {
         let ticker = self.state.config().workers_enabled.then(|| {
             (
                 tokio::spawn(queue::ticker::run(self.state.clone(), workers_rx.clone())),
-                tokio::spawn(holds::expiry::run(self.state.clone(), workers_rx)),
+                tokio::spawn(sweeper::run(self.state.clone(), workers_rx)),
             )
         });
         let server = axum::serve(

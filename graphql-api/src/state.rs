@@ -13,12 +13,15 @@ use entities::event;
 use moka::future::Cache;
 use sea_orm::DatabaseConnection;
 
-use tokens::Keyring;
-
-use crate::seats::{live::SeatHub, shared::SharedAnswer};
+use tokens::{Keyring, store::Keys};
 
 use crate::{
-    config::Config, db::QueryCounter, queue::hub::QueueHub, redis::Keys, seats::map::SeatLayout,
+    answers::SharedAnswer,
+    config::Config,
+    db::QueryCounter,
+    layout::SeatLayout,
+    live::{queue::QueueHub, seats::SeatHub},
+    queue_store::AdmissionRecords,
 };
 
 /// Handles to everything an instance shares between requests.
@@ -38,7 +41,7 @@ struct Inner {
     admission_keys: Keyring,
     queue_hub: QueueHub,
     seat_hub: SeatHub,
-    admission_records: crate::sale::RecordCache,
+    admission_records: AdmissionRecords,
     /// Events by id, briefly: every sale request names its event, and events rarely change.
     events: Cache<i64, Arc<event::Model>>,
     /// Seat layouts by event id: seats never move once seeded, so a layout is built once.
@@ -77,7 +80,7 @@ impl AppState {
                 admission_keys,
                 queue_hub,
                 seat_hub,
-                admission_records: crate::sale::record_cache(),
+                admission_records: AdmissionRecords::default(),
                 events: Cache::builder()
                     .max_capacity(10_000)
                     .time_to_live(Duration::from_secs(2))
@@ -146,7 +149,7 @@ impl AppState {
     }
 
     /// Admission records checked in the last second.
-    pub(crate) fn admission_records(&self) -> &crate::sale::RecordCache {
+    pub(crate) fn admission_records(&self) -> &AdmissionRecords {
         &self.inner.admission_records
     }
 

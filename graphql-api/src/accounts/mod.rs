@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::{
     auth::AuthContext as _,
     context::ContextExt as _,
+    db::is_unique_violation,
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -215,10 +216,9 @@ pub async fn register(state: &AppState, input: RegisterInput) -> ApiResult<AuthP
 /// Checks credentials (throttled per account) and starts a session.
 pub async fn login(state: &AppState, email: &str, password: String) -> ApiResult<AuthPayload> {
     let config = state.config();
-    let prefix = state.keys().prefix().to_owned();
     throttle::attempt(
         state.redis(),
-        &prefix,
+        state.keys(),
         email,
         config.login_max_failures,
         config.login_lock_secs,
@@ -241,7 +241,7 @@ pub async fn login(state: &AppState, email: &str, password: String) -> ApiResult
     let Some(mut user) = found.filter(|_| ok) else {
         return Err(ApiError::InvalidCredentials);
     };
-    throttle::succeeded(state.redis(), &prefix, email).await?;
+    throttle::succeeded(state.redis(), state.keys(), email).await?;
     if user.role == user::Role::Fan && is_admin_email(state, &user.email) {
         let mut promote: user::ActiveModel = user.clone().into();
         promote.role = Set(user::Role::Admin);
@@ -273,10 +273,6 @@ fn validate_email(email: &str) -> ApiResult<()> {
     }
 }
 
-/// True when `error` is a unique violation of `constraint`.
-pub fn is_unique_violation(error: &sea_orm::DbErr, constraint: &str) -> bool {
-    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) if message.contains(constraint))
-}
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ use fred::{
     prelude::{KeysInterface as _, Pool},
     types::scripts::Script,
 };
+use tokens::store::Keys;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{ApiError, ApiResult};
@@ -34,15 +35,15 @@ return 0
 ";
 
 /// Where one account's attempts are counted (the email is hashed: no addresses in Redis).
-fn key(prefix: &str, email: &str) -> String {
+fn key(keys: &Keys, email: &str) -> String {
     let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
-    format!("{prefix}login:{}", hex::encode(&digest[..16]))
+    keys.login_throttle(&hex::encode(&digest[..16]))
 }
 
 /// Counts an attempt, refusing with `LOGIN_THROTTLED` while the account is locked.
 pub async fn attempt(
     redis: &Pool,
-    prefix: &str,
+    keys: &Keys,
     email: &str,
     max_failures: u32,
     lock_secs: u64,
@@ -51,7 +52,7 @@ pub async fn attempt(
     let wait: i64 = SCRIPT
         .evalsha_with_reload(
             redis.next(),
-            vec![key(prefix, email)],
+            vec![key(keys, email)],
             vec![max_failures.to_string(), lock_secs.to_string()],
         )
         .await?;
@@ -64,7 +65,7 @@ pub async fn attempt(
 }
 
 /// Clears the count after a successful sign-in.
-pub async fn succeeded(redis: &Pool, prefix: &str, email: &str) -> ApiResult<()> {
-    let _: i64 = redis.del(key(prefix, email)).await?;
+pub async fn succeeded(redis: &Pool, keys: &Keys, email: &str) -> ApiResult<()> {
+    let _: i64 = redis.del(key(keys, email)).await?;
     Ok(())
 }

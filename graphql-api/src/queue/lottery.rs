@@ -7,12 +7,14 @@
 //! draw, the first insert wins and every instance shuffles with that seed.
 
 use anyhow::Context as _;
-use fred::prelude::{Pool, SortedSetsInterface as _};
+use fred::prelude::Pool;
 use rand::{SeedableRng as _, TryRngCore as _, seq::SliceRandom as _};
 use rand_chacha::ChaCha20Rng;
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 
-use super::store::{self, QueueKeys};
+use tokens::store::QueueKeys;
+
+use crate::queue_store;
 
 /// Shuffles `fans` (in the given order) with a seed: the same inputs give the same output.
 pub fn shuffle(fans: &[String], seed: [u8; 32]) -> Vec<String> {
@@ -26,16 +28,15 @@ pub fn parse_seed(hex_seed: &str) -> Option<[u8; 32]> {
     hex::decode(hex_seed).ok()?.try_into().ok()
 }
 
-/// Draws the lottery of an event if nobody has yet; returns the number of lottery fans.
+/// Draws the lottery of an event if nobody has yet; returns the number of lottery fans, or
+/// -1 when the event was drawn already.
 pub async fn draw(
     db: &DatabaseConnection,
     redis: &Pool,
     keys: &QueueKeys,
     event: i64,
 ) -> anyhow::Result<i64> {
-    let mut fans: Vec<String> = redis
-        .zrange(&keys.pre, 0, -1, None, false, None, false)
-        .await?;
+    let mut fans = queue_store::presale_fans(redis, keys).await?;
     fans.sort();
     let mut seed = [0u8; 32];
     rand::rngs::OsRng
@@ -69,18 +70,14 @@ pub async fn draw(
     let recorded: Vec<String> = row.try_get("", "fans").context("reading the fans")?;
     let seed = parse_seed(&seed_hex).context("a recorded seed is not 64 hex digits")?;
     let order = shuffle(&recorded, seed);
-    let drawn: i64 = store::run(
-        redis,
-        &store::DRAW,
-        vec![keys.pre.clone(), keys.wait.clone(), keys.meta.clone()],
-        order,
-    )
-    .await
-    .context("committing the lottery draw")?;
-    if drawn >= 0 {
-        tracing::info!(event, fans = drawn, seed = %seed_hex, "presale lottery drawn");
+    let drawn = queue_store::draw(redis, keys, order)
+        .await
+        .context("committing the lottery draw")?;
+    if let Some(fans) = drawn {
+        tracing::info!(event, fans, seed = %seed_hex, "presale lottery drawn");
     }
-    Ok(drawn)
+    // -1: another instance drew first.
+    Ok(drawn.unwrap_or(-1))
 }
 
 #[cfg(test)]

@@ -1,149 +1,21 @@
-//! The queue in Redis: key layout and the server-side scripts that change it atomically.
-//!
-//! Keys of event `E` (all carry the hash tag `{evt:E}`, so one event lives in one Cluster
-//! slot and every script below touches one slot):
-//!
-//! | key | type | holds |
-//! |---|---|---|
-//! | `q:{evt:E}:wait` | zset | waiting fans by order key: lottery rank `1..L`, then `10^12 + n` for the n-th FIFO arrival |
-//! | `q:{evt:E}:pre` | zset | presale fans by join time (ms), until the draw |
-//! | `q:{evt:E}:seq` | string | FIFO arrivals so far |
-//! | `q:{evt:E}:adm` | zset | admitted fans by admission expiry (ms): the cap counts these |
-//! | `q:{evt:E}:tok` | hash | admitted fan -> `jti|expiry_ms` |
-//! | `adm:{evt:E}:<jti>` | string | the admission record the gateway checks (value: fan, TTL: the token's) |
-//! | `q:{evt:E}:alive` | zset | waiting fan -> last sign of life (ms) |
-//! | `q:{evt:E}:out` | hash | fan -> why they left the line (`expired`, `abandoned`, `left`, `revoked`, `booked`) |
-//! | `q:{evt:E}:clock` | zset | every 100th FIFO number -> `n:join_ms`, to tell the oldest wait |
-//! | `q:{evt:E}:meta` | hash | `serving`, `lottery`, `drawn`, `paused`, `rate`, `capacity`, token bucket, counters |
+//! The queue's server-side scripts: each changes one event's queue atomically (all its keys
+//! share one Cluster slot). The key layout is in [`tokens::store`].
 //!
 //! A fan's *number* is dense: lottery fans are `1..L`, the n-th FIFO arrival is `L + n`.
 //! `serving` is the number of the last fan taken from the head, so a fan's position is about
 //! `number - serving` (fans who left ahead make it an overestimate; an exact `ZRANK` corrects
-//! it now and then). Fans are spelled as 32 hex digits (their user id).
+//! it now and then).
 
 use std::sync::LazyLock;
 
-use fred::{prelude::Pool, types::scripts::Script};
+use fred::types::scripts::Script;
+use tokens::store::{self, FIFO_BASE, NOW_MS, STATUS_BODY};
+#[cfg(doc)]
+use tokens::store::QueueKeys;
 
-use crate::redis::Keys;
-
-/// Order keys at or above this are FIFO arrivals; below it, lottery ranks.
-pub const FIFO_BASE: i64 = 1_000_000_000_000;
-
-/// Every key of one event's queue.
-#[derive(Clone, Debug)]
-pub struct QueueKeys {
-    pub wait: String,
-    pub pre: String,
-    pub seq: String,
-    pub adm: String,
-    pub tok: String,
-    pub alive: String,
-    pub out: String,
-    pub clock: String,
-    pub meta: String,
-    /// Pub/sub channel of the event's queue updates.
-    pub channel: String,
-    /// Prefix of admission record keys (`...adm:{evt:E}:`).
-    pub admission_prefix: String,
-}
-
-impl QueueKeys {
-    pub fn new(keys: &Keys, event: i64) -> Self {
-        let base = keys.event(event, "q");
-        let key = |suffix: &str| format!("{base}:{suffix}");
-        Self {
-            wait: key("wait"),
-            pre: key("pre"),
-            seq: key("seq"),
-            adm: key("adm"),
-            tok: key("tok"),
-            alive: key("alive"),
-            out: key("out"),
-            clock: key("clock"),
-            meta: key("meta"),
-            channel: key("events"),
-            admission_prefix: tokens::admission_key(keys.prefix(), event, ""),
-        }
-    }
-
-    /// The keys of [`JOIN`], in its order.
-    pub fn join_keys(&self) -> Vec<String> {
-        [
-            &self.wait,
-            &self.pre,
-            &self.seq,
-            &self.meta,
-            &self.adm,
-            &self.tok,
-            &self.alive,
-            &self.out,
-            &self.clock,
-        ]
-        .map(String::clone)
-        .to_vec()
-    }
-}
-
-/// The current milliseconds from Redis's clock: every instance shares it.
-const NOW_MS: &str = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
-
-/// Reports a fan's state with an exact rank, and the event's counters. Expects locals
-/// `now`, `fan`, `new` and the key names `kw kp ka kt km ko` (wait pre adm tok meta out).
-/// Replies {state, score, rank, detail, serving, lottery, drawn, paused, rate, presale, new}.
-const STATUS_BODY: &str = r"
-local m = redis.call('HMGET', km, 'serving', 'lottery', 'drawn', 'paused', 'rate')
-local presale = redis.call('ZCARD', kp)
-local function reply(state, score, rank, detail)
-  return {state, score, rank, detail, m[1] or '0', m[2] or '0', m[3] or '0', m[4] or '0', m[5] or '', presale, new}
-end
-local exp = redis.call('ZSCORE', ka, fan)
-if exp and tonumber(exp) > now then
-  return reply('ADMITTED', exp, -1, redis.call('HGET', kt, fan) or '')
-end
-local s = redis.call('ZSCORE', kw, fan)
-if s then return reply('WAITING', s, redis.call('ZRANK', kw, fan), '') end
-s = redis.call('ZSCORE', kp, fan)
-if s then return reply('PRESALE', s, -1, '') end
-local out = redis.call('HGET', ko, fan)
-if exp then out = 'expired' end
-return reply('OUT', '0', -1, out or '')
-";
-
-/// Join, then report as [`STATUS`] does: the same fan (any number of tabs) gets the same
-/// place back; a new fan goes to presale (before opening, before the draw) or takes the next
-/// FIFO number. An admission that ran out is cleared so the fan can queue again.
-/// KEYS: wait pre seq meta adm tok alive out clock. ARGV: fan opens_ms.
-pub static JOIN: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(format!(
-        "{NOW_MS}{}{STATUS_BODY}",
-        r"
-local fan = ARGV[1]
-local new = 0
-local kw, kp, ka, kt, km, ko = KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[4], KEYS[8]
-local held = redis.call('ZSCORE', ka, fan)
-if held and tonumber(held) <= now then
-  redis.call('ZREM', ka, fan)
-  redis.call('HDEL', kt, fan)
-  held = false
-end
-if not held then
-  redis.call('ZADD', KEYS[7], now, fan)
-  if not redis.call('ZSCORE', kw, fan) and not redis.call('ZSCORE', kp, fan) then
-    new = 1
-    redis.call('HDEL', ko, fan)
-    if redis.call('HGET', km, 'drawn') ~= '1' and now < tonumber(ARGV[2]) then
-      redis.call('ZADD', kp, now, fan)
-    else
-      local seq = redis.call('INCR', KEYS[3])
-      redis.call('ZADD', kw, 1000000000000 + seq, fan)
-      if seq % 100 == 1 then redis.call('ZADD', KEYS[9], seq, seq .. ':' .. now) end
-    end
-  end
-end
-"
-    ))
-});
+/// Join, then report as [`STATUS`] does (the script is the stores' contract, so load tests
+/// can call it directly). KEYS: [`QueueKeys::join_keys`]. ARGV: fan opens_ms.
+pub static JOIN: LazyLock<Script> = LazyLock::new(|| Script::from_lua(store::join_script()));
 
 /// Leave the line or end an admission, recording why.
 /// KEYS: wait pre adm tok out alive. ARGV: fan reason admission_prefix.
@@ -290,16 +162,6 @@ pub fn number_of(score: i64, lottery: i64) -> i64 {
     }
 }
 
-/// Runs a script on the pool's next client, loading it first where Redis lacks it.
-pub async fn run<R: fred::types::FromValue>(
-    redis: &Pool,
-    script: &Script,
-    keys: Vec<String>,
-    args: Vec<String>,
-) -> Result<R, fred::error::Error> {
-    script.evalsha_with_reload(redis.next(), keys, args).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,25 +172,5 @@ mod tests {
         assert_eq!(number_of(3, 3), 3);
         assert_eq!(number_of(FIFO_BASE + 1, 3), 4);
         assert_eq!(number_of(FIFO_BASE + 10, 0), 10);
-    }
-
-    #[test]
-    fn every_key_of_an_event_carries_its_hash_tag() {
-        let keys = QueueKeys::new(&Keys::new("t:"), 42);
-        for key in [
-            &keys.wait,
-            &keys.pre,
-            &keys.seq,
-            &keys.adm,
-            &keys.tok,
-            &keys.alive,
-            &keys.out,
-            &keys.clock,
-            &keys.meta,
-            &keys.admission_prefix,
-        ] {
-            assert!(key.contains("{evt:42}"), "{key}");
-            assert!(key.starts_with("t:"), "{key}");
-        }
     }
 }

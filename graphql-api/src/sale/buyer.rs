@@ -8,12 +8,8 @@
 //! On an event whose gate is off, reads need no token and a sign-in access token identifies
 //! the buyer.
 
-use std::time::Duration;
-
 use axum::http::{HeaderMap, Uri, header};
 use entities::event;
-use fred::prelude::KeysInterface as _;
-use moka::future::Cache;
 use tokens::TokenError;
 use uuid::Uuid;
 
@@ -49,17 +45,6 @@ impl SaleAuth {
             SaleAuth::Anonymous => Err(ApiError::Unauthenticated),
         }
     }
-}
-
-/// Recently checked admission records (jti -> present), shared by an instance.
-pub type RecordCache = Cache<String, bool>;
-
-/// A cache whose answers are at most a second old: a revoked token stops working within it.
-pub fn record_cache() -> RecordCache {
-    Cache::builder()
-        .max_capacity(200_000)
-        .time_to_live(Duration::from_secs(1))
-        .build()
 }
 
 /// The token a request carries, in the order the gateway reads it.
@@ -153,16 +138,10 @@ fn queue_token_required() -> ApiError {
 }
 
 async fn record_exists(state: &AppState, event: i64, jti: &str) -> ApiResult<bool> {
-    if let Some(present) = state.admission_records().get(jti).await {
-        return Ok(present);
-    }
-    let key = tokens::admission_key(state.keys().prefix(), event, jti);
-    let present: bool = state.redis().exists::<i64, _>(key).await? > 0;
     state
         .admission_records()
-        .insert(jti.to_owned(), present)
-        .await;
-    Ok(present)
+        .exists(state.redis(), state.keys(), event, jti)
+        .await
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@
 use std::{
     future::Future,
     hash::{BuildHasher as _, Hash as _, Hasher as _},
-    io::Write as _,
     sync::Arc,
 };
 
@@ -24,48 +23,7 @@ use axum::{
     body::Bytes,
     http::{HeaderMap, header},
 };
-use tokio::sync::OnceCell;
-
-use crate::state::AppState;
-
-/// One answer shared by every fan who asked the same at the same sequence.
-#[derive(Debug)]
-pub struct SharedAnswer {
-    json: Bytes,
-    gzip: OnceCell<Bytes>,
-}
-
-impl SharedAnswer {
-    fn new(json: Bytes) -> Self {
-        Self {
-            json,
-            gzip: OnceCell::new(),
-        }
-    }
-
-    /// The answer as JSON.
-    pub fn json(&self) -> Bytes {
-        self.json.clone()
-    }
-
-    /// The answer gzipped: compressed by the first fan who asks, then shared.
-    pub async fn gzip(&self) -> Bytes {
-        self.gzip
-            .get_or_init(|| async { gzip(&self.json) })
-            .await
-            .clone()
-    }
-}
-
-fn gzip(bytes: &[u8]) -> Bytes {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 8),
-        flate2::Compression::default(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    Bytes::from(encoder.finish().unwrap_or_default())
-}
+use crate::{answers::SharedAnswer, live::seats::current_sequence, state::AppState};
 
 /// Whether a client takes gzip (`Accept-Encoding`, a `q=0` refuses it).
 pub fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -168,7 +126,7 @@ where
         }
     };
     // Without the sequence (Redis away) the answer cannot be named: build it unshared.
-    let Ok(sequence) = super::live::current_sequence(state, event).await else {
+    let Ok(sequence) = current_sequence(state.redis(), state.keys(), event).await else {
         return build.await;
     };
     state

@@ -1,0 +1,254 @@
+//! Paying a booking: recording a PENDING payment, asking the provider, and [`settle`], the
+//! one state machine every payment goes through (direct answers, webhooks and the sweep of
+//! abandoned payments alike).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use entities::{
+    booking::{self, BookingStatus},
+    payment::PaymentStatus,
+};
+use sea_orm::{ConnectionTrait as _, Statement, TransactionTrait as _};
+use uuid::Uuid;
+
+use super::{Outcome, PaymentDetailsInput, PaymentMethod, simulate, validate};
+use crate::{
+    error::{ApiError, ApiResult},
+    idempotency::Claim,
+    inventory,
+    queue,
+    state::AppState,
+};
+
+/// Validates, records, asks the provider and settles; returns the payment id. With a
+/// `claim`, an approved payment's id is recorded under its idempotency key in the
+/// transaction that confirms the booking.
+pub async fn pay(
+    state: &AppState,
+    event: i64,
+    user: Uuid,
+    booking_id: Uuid,
+    method: PaymentMethod,
+    details: &PaymentDetailsInput,
+    claim: Option<&Claim>,
+) -> ApiResult<Uuid> {
+    let found = crate::booking::load(state, user, Some(event), booking_id).await?;
+    payable(&found)?;
+    let value = validate(method, details, Utc::now())?;
+    let payment_id = start(state, &found, method).await?;
+    let outcome = match simulate(method, &value) {
+        Outcome::TimedOut => {
+            tokio::time::sleep(Duration::from_millis(state.config().payment_timeout_ms)).await;
+            Outcome::TimedOut
+        }
+        other => other,
+    };
+    settle(state, payment_id, &outcome, claim).await?;
+    Ok(payment_id)
+}
+
+/// Refuses bookings that cannot take a payment.
+pub fn payable(found: &booking::Model) -> ApiResult<()> {
+    match found.status {
+        booking::BookingStatus::PendingPayment | booking::BookingStatus::PaymentFailed => Ok(()),
+        booking::BookingStatus::Confirmed => Err(ApiError::AlreadyPaid),
+        booking::BookingStatus::Cancelled => Err(ApiError::BookingNotPayable("cancelled".into())),
+        booking::BookingStatus::Expired => Err(ApiError::BookingNotPayable("expired".into())),
+        booking::BookingStatus::Refunded => Err(ApiError::BookingNotPayable("refunded".into())),
+    }
+}
+
+/// Records a PENDING payment for a booking's amount.
+pub async fn start(
+    state: &AppState,
+    found: &booking::Model,
+    method: PaymentMethod,
+) -> ApiResult<Uuid> {
+    let id = Uuid::now_v7();
+    let db = state.db();
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO payments (id, booking_id, method, status, amount_minor, currency) VALUES ($1, $2, $3, 'PENDING', $4, $5)",
+        [id.into(), found.id.into(), method.db().into(), found.amount_minor.into(), found.currency.clone().into()],
+    ))
+    .await
+    .context("recording a payment")?;
+    Ok(id)
+}
+
+/// Applies a provider's answer to a PENDING payment, in one transaction. Declines and
+/// timeouts leave the booking PAYMENT_FAILED (retry allowed) and return their error; an
+/// approval confirms the booking, unless it can no longer be confirmed (paid already, hold
+/// run out), in which case the authorization is voided and the reason returned. A `claim`
+/// (the direct answer's idempotency key; webhooks have none) commits with the confirmation,
+/// so a crash right after it cannot leave a retry answering ALREADY_PAID.
+pub async fn settle(
+    state: &AppState,
+    payment_id: Uuid,
+    outcome: &Outcome,
+    claim: Option<&Claim>,
+) -> ApiResult<()> {
+    let db = state.db();
+    let backend = db.get_database_backend();
+    let tx = db.begin().await.context("starting to settle a payment")?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT p.status AS payment_status, b.id AS booking_id, b.status AS booking_status, b.hold_id, \
+                    b.event_id, b.user_id, \
+                    (SELECT h.status = 'ACTIVE' AND h.held_until > now() FROM holds h WHERE h.id = b.hold_id) AS hold_live \
+             FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.id = $1 FOR UPDATE OF p, b",
+            [payment_id.into()],
+        ))
+        .await
+        .context("locking a payment and its booking")?
+        .ok_or_else(|| anyhow::anyhow!("payment {payment_id} not found"))?;
+    let payment_status: PaymentStatus = row
+        .try_get("", "payment_status")
+        .context("payment status")?;
+    let booking_id: Uuid = row.try_get("", "booking_id").context("booking id")?;
+    let booking_status: BookingStatus = row
+        .try_get("", "booking_status")
+        .context("booking status")?;
+    let hold_id: Option<Uuid> = row.try_get("", "hold_id").context("hold id")?;
+    let event: i64 = row.try_get("", "event_id").context("event id")?;
+    let user: Uuid = row.try_get("", "user_id").context("user id")?;
+    let hold_live: Option<bool> = row.try_get("", "hold_live").context("hold live")?;
+    if payment_status != PaymentStatus::Pending {
+        // Settled already (a webhook and the direct answer may both arrive).
+        return Ok(());
+    }
+    let fail = |code: &str, message: &str| {
+        Statement::from_sql_and_values(
+            backend,
+            "UPDATE payments SET status = 'FAILED', failure_code = $2, failure_message = $3, updated_at = now() WHERE id = $1",
+            [payment_id.into(), code.into(), message.into()],
+        )
+    };
+    let mark_failed_booking = Statement::from_sql_and_values(
+        backend,
+        "UPDATE bookings SET status = 'PAYMENT_FAILED', updated_at = now() \
+         WHERE id = $1 AND status IN ('PENDING_PAYMENT', 'PAYMENT_FAILED')",
+        [booking_id.into()],
+    );
+    let provider_ref = match outcome {
+        Outcome::Declined { code, message } => {
+            tx.execute_raw(fail(code, message))
+                .await
+                .context("recording a decline")?;
+            tx.execute_raw(mark_failed_booking)
+                .await
+                .context("marking the booking")?;
+            tx.commit().await.context("committing a decline")?;
+            return Err(ApiError::PaymentDeclined(message.clone()));
+        }
+        Outcome::TimedOut => {
+            tx.execute_raw(fail(
+                "PAYMENT_TIMEOUT",
+                "The payment provider did not answer in time.",
+            ))
+            .await
+            .context("recording a timeout")?;
+            tx.execute_raw(mark_failed_booking)
+                .await
+                .context("marking the booking")?;
+            tx.commit().await.context("committing a timeout")?;
+            return Err(ApiError::PaymentTimeout);
+        }
+        Outcome::Approved { provider_ref } => provider_ref.clone(),
+    };
+    if booking_status == BookingStatus::Confirmed {
+        tx.execute_raw(fail(
+            "ALREADY_PAID",
+            "Voided: the booking was already paid.",
+        ))
+        .await
+        .context("voiding")?;
+        tx.commit().await.context("committing a void")?;
+        return Err(ApiError::AlreadyPaid);
+    }
+    let (Some(hold_id), true, true) = (
+        hold_id,
+        hold_live == Some(true),
+        matches!(
+            booking_status,
+            BookingStatus::PendingPayment | BookingStatus::PaymentFailed
+        ),
+    ) else {
+        tx.execute_raw(fail(
+            "HOLD_EXPIRED",
+            "Voided: the seats were no longer held.",
+        ))
+        .await
+        .context("voiding")?;
+        tx.commit().await.context("committing a void")?;
+        return Err(ApiError::HoldExpired);
+    };
+    let Some(changes) = inventory::book(&tx, booking_id, hold_id).await? else {
+        // Some seat slipped away (taken after its hold ran out): undo, and void.
+        tx.rollback().await.context("rolling back a settlement")?;
+        let tx = db.begin().await.context("starting a void")?;
+        tx.execute_raw(fail(
+            "HOLD_EXPIRED",
+            "Voided: the seats were no longer held.",
+        ))
+        .await
+        .context("voiding")?;
+        tx.commit().await.context("committing a void")?;
+        return Err(ApiError::HoldExpired);
+    };
+    tx.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "UPDATE payments SET status = 'SUCCEEDED', provider_ref = $2, updated_at = now() WHERE id = $1",
+        [payment_id.into(), provider_ref.into()],
+    ))
+    .await
+    .context("capturing")?;
+    if let Some(claim) = claim {
+        claim.complete(&tx, payment_id).await?;
+    }
+    tx.commit().await.context("committing a payment")?;
+    inventory::publish(state, event, &changes).await;
+    // The fan bought: their admission ends and the next fan gets the slot.
+    if let Err(error) = queue::complete_admission(state, event, user).await {
+        tracing::warn!(%error, "ending an admission after a purchase failed");
+    }
+    Ok(())
+}
+
+/// Settles, as timed out, payments still PENDING `older_than` after they were recorded: an
+/// instance stopped between recording one and settling it, so no answer will come. The
+/// booking then shows PAYMENT_FAILED and can be paid again while its hold lives. Any number
+/// of instances may run it: `settle` locks each payment and skips one that is no longer
+/// PENDING, so an answer that arrives meanwhile wins. Returns how many it settled.
+pub async fn sweep_abandoned(
+    state: &AppState,
+    older_than: Duration,
+    limit: i64,
+) -> anyhow::Result<usize> {
+    let db = state.db();
+    let stale = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT id FROM payments WHERE status = 'PENDING' \
+               AND created_at < now() - make_interval(secs => $1) \
+             ORDER BY created_at LIMIT $2",
+            [older_than.as_secs_f64().into(), limit.into()],
+        ))
+        .await
+        .context("finding abandoned payments")?;
+    let mut settled = 0;
+    for row in stale {
+        let id: Uuid = row.try_get("", "id").context("payment id")?;
+        match settle(state, id, &Outcome::TimedOut, None).await {
+            Err(ApiError::PaymentTimeout) => settled += 1,
+            // Its own answer settled it first.
+            Ok(()) => {}
+            Err(error) => return Err(anyhow::anyhow!("settling abandoned payment {id}: {error}")),
+        }
+    }
+    Ok(settled)
+}
+

@@ -1,0 +1,116 @@
+//! What admins see of and do to an event's queue: its counters, pausing, the admission rate
+//! and cap, revoking an admission, and the event's gate.
+
+use anyhow::Context as _;
+use async_graphql::ID;
+use chrono::Utc;
+use entities::event;
+use sea_orm::{ConnectionTrait as _, Statement};
+use uuid::Uuid;
+
+use super::{LotteryDraw, QueueStats, line};
+use crate::{
+    error::{ApiError, ApiResult},
+    queue_store::{self, Head, OutReason, Place, Setting},
+    state::AppState,
+};
+
+/// The admin view of an event's queue.
+pub async fn stats(state: &AppState, event: &event::Model) -> ApiResult<QueueStats> {
+    let keys = state.keys().queue(event.id);
+    let counters = queue_store::counters(state.redis(), &keys).await?;
+    let now = Utc::now();
+    let oldest_wait_seconds = match queue_store::head(state.redis(), &keys).await? {
+        Head::Empty => None,
+        Head::Lottery => Some((now - event.sale_opens_at).num_seconds().max(0)),
+        Head::Fifo { joined_ms } => {
+            joined_ms.map(|ms| ((now.timestamp_millis() - ms) / 1_000).max(0))
+        }
+    };
+    Ok(QueueStats {
+        event_id: ID(event.id.to_string()),
+        waiting: counters.waiting,
+        presale: counters.presale,
+        admitted: counters.admitted,
+        abandoned: counters.abandoned,
+        expired: counters.expired,
+        admitted_total: counters.admitted_total,
+        now_serving: counters.serving,
+        paused: counters.paused,
+        admission_rate: counters
+            .rate
+            .unwrap_or(state.config().queue_admission_rate),
+        admission_capacity: counters
+            .capacity
+            .unwrap_or(i64::from(state.config().queue_admission_capacity)),
+        oldest_wait_seconds,
+        lottery: lottery_draw(state, event.id).await?,
+    })
+}
+
+/// The lottery's audit record, once drawn.
+async fn lottery_draw(state: &AppState, event: i64) -> ApiResult<Option<LotteryDraw>> {
+    let db = state.db();
+    let draw = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT seed, fan_count, drawn_at FROM lottery_draws WHERE event_id = $1",
+            [event.into()],
+        ))
+        .await
+        .context("reading the lottery draw")?;
+    let Some(row) = draw else {
+        return Ok(None);
+    };
+    Ok(Some(LotteryDraw {
+        seed: row.try_get("", "seed").context("seed")?,
+        fans: i64::from(row.try_get::<i32>("", "fan_count").context("fan_count")?),
+        drawn_at: row.try_get("", "drawn_at").context("drawn_at")?,
+    }))
+}
+
+/// Refuses a setting outside its bounds (before anything else is looked at).
+pub fn check(setting: Setting) -> ApiResult<Setting> {
+    match setting {
+        Setting::Rate(rate) if !(0.01..=100_000.0).contains(&rate) || !rate.is_finite() => Err(
+            ApiError::BadUserInput("`perSecond` must be between 0.01 and 100000.".into()),
+        ),
+        Setting::Capacity(capacity) if !(0..=1_000_000).contains(&capacity) => Err(
+            ApiError::BadUserInput("`capacity` must be between 0 and 1000000.".into()),
+        ),
+        _ => Ok(setting),
+    }
+}
+
+/// Stores an admin's setting and answers the queue's counters after it.
+pub async fn set(state: &AppState, event: &event::Model, setting: Setting) -> ApiResult<QueueStats> {
+    queue_store::set(state.redis(), &state.keys().queue(event.id), setting).await?;
+    stats(state, event).await
+}
+
+/// Ends a fan's admission now; `NOT_IN_QUEUE` unless they are admitted.
+pub async fn revoke(state: &AppState, event: &event::Model, user_id: &ID) -> ApiResult<bool> {
+    let user = Uuid::parse_str(&user_id.0)
+        .map_err(|_| ApiError::UserNotFound(user_id.0.chars().take(40).collect()))?;
+    let fan = tokens::store::fan_id(&user);
+    let reply = line::exact(state, event.id, &fan).await?;
+    if !matches!(reply.place, Place::Admitted(_)) {
+        return Err(ApiError::NotInQueue);
+    }
+    line::leave(state, event.id, &fan, OutReason::Revoked).await
+}
+
+/// Switches an event's gate: in Postgres (the event's truth) and in Redis (for the gateway).
+pub async fn set_gate(state: &AppState, event: i64, enabled: bool) -> ApiResult<()> {
+    let db = state.db();
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE events SET gate_enabled = $2, updated_at = now() WHERE id = $1",
+        [event.into(), enabled.into()],
+    ))
+    .await
+    .context("switching the gate")?;
+    queue_store::set_gate(state.redis(), state.keys(), event, enabled).await?;
+    state.event_cache().invalidate(&event).await;
+    Ok(())
+}
