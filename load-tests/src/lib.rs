@@ -42,7 +42,10 @@ pub async fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::MaxRate(args) => maxrate::max_rate(args).await,
         Command::ReadBench(args) => read_bench::read_bench(args).await,
         Command::JoinScriptSha => {
-            println!("{}", graphql_api::queue::store::JOIN.sha1());
+            println!(
+                "{}",
+                fred::types::scripts::Script::from_lua(tokens::store::join_script()).sha1()
+            );
             Ok(0)
         }
     }

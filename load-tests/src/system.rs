@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use fred::prelude::{
     Builder, ClientLike as _, Config as RedisConfig, HashesInterface as _, LuaInterface as _,
 };
-use graphql_api::{queue::store::QueueKeys, redis::Keys};
+use tokens::store::{Keys, QueueKeys};
 use sea_orm::{Database, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +47,7 @@ impl Store {
         Ok(Self {
             redis,
             db,
-            keys: QueueKeys::new(&Keys::new(prefix), event),
+            keys: Keys::new(prefix).queue(event),
             event,
         })
     }
