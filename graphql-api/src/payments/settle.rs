@@ -10,7 +10,7 @@ use entities::{
     booking::{self, BookingStatus},
     payment::PaymentStatus,
 };
-use sea_orm::{ConnectionTrait as _, Statement, TransactionTrait as _};
+use sea_orm::{ConnectionTrait as _, DatabaseTransaction, Statement, TransactionTrait as _};
 use uuid::Uuid;
 
 use super::{Outcome, PaymentDetailsInput, PaymentMethod, simulate, validate};
@@ -70,8 +70,15 @@ pub async fn start(
     let db = state.db();
     db.execute_raw(Statement::from_sql_and_values(
         db.get_database_backend(),
-        "INSERT INTO payments (id, booking_id, method, status, amount_minor, currency) VALUES ($1, $2, $3, 'PENDING', $4, $5)",
-        [id.into(), found.id.into(), method.db().into(), found.amount_minor.into(), found.currency.clone().into()],
+        "INSERT INTO payments (id, booking_id, method, status, amount_minor, currency) VALUES ($1, $2, $3, $6, $4, $5)",
+        [
+            id.into(),
+            found.id.into(),
+            method.db().into(),
+            found.amount_minor.into(),
+            found.currency.clone().into(),
+            PaymentStatus::Pending.into(),
+        ],
     ))
     .await
     .context("recording a payment")?;
@@ -120,54 +127,21 @@ pub async fn settle(
         // Settled already (a webhook and the direct answer may both arrive).
         return Ok(());
     }
-    let fail = |code: &str, message: &str| {
-        Statement::from_sql_and_values(
-            backend,
-            "UPDATE payments SET status = 'FAILED', failure_code = $2, failure_message = $3, updated_at = now() WHERE id = $1",
-            [payment_id.into(), code.into(), message.into()],
-        )
-    };
-    let mark_failed_booking = Statement::from_sql_and_values(
-        backend,
-        "UPDATE bookings SET status = 'PAYMENT_FAILED', updated_at = now() \
-         WHERE id = $1 AND status IN ('PENDING_PAYMENT', 'PAYMENT_FAILED')",
-        [booking_id.into()],
-    );
     let provider_ref = match outcome {
         Outcome::Declined { code, message } => {
-            tx.execute_raw(fail(code, message))
-                .await
-                .context("recording a decline")?;
-            tx.execute_raw(mark_failed_booking)
-                .await
-                .context("marking the booking")?;
-            tx.commit().await.context("committing a decline")?;
-            return Err(ApiError::PaymentDeclined(message.clone()));
+            let error = ApiError::PaymentDeclined(message.clone());
+            return fail(tx, payment_id, Some(booking_id), (code, message), error).await;
         }
         Outcome::TimedOut => {
-            tx.execute_raw(fail(
-                "PAYMENT_TIMEOUT",
-                "The payment provider did not answer in time.",
-            ))
-            .await
-            .context("recording a timeout")?;
-            tx.execute_raw(mark_failed_booking)
-                .await
-                .context("marking the booking")?;
-            tx.commit().await.context("committing a timeout")?;
-            return Err(ApiError::PaymentTimeout);
+            let reason = ("PAYMENT_TIMEOUT", "The payment provider did not answer in time.");
+            let error = ApiError::PaymentTimeout;
+            return fail(tx, payment_id, Some(booking_id), reason, error).await;
         }
         Outcome::Approved { provider_ref } => provider_ref.clone(),
     };
     if booking_status == BookingStatus::Confirmed {
-        tx.execute_raw(fail(
-            "ALREADY_PAID",
-            "Voided: the booking was already paid.",
-        ))
-        .await
-        .context("voiding")?;
-        tx.commit().await.context("committing a void")?;
-        return Err(ApiError::AlreadyPaid);
+        let reason = ("ALREADY_PAID", "Voided: the booking was already paid.");
+        return fail(tx, payment_id, None, reason, ApiError::AlreadyPaid).await;
     }
     let (Some(hold_id), true, true) = (
         hold_id,
@@ -177,32 +151,22 @@ pub async fn settle(
             BookingStatus::PendingPayment | BookingStatus::PaymentFailed
         ),
     ) else {
-        tx.execute_raw(fail(
-            "HOLD_EXPIRED",
-            "Voided: the seats were no longer held.",
-        ))
-        .await
-        .context("voiding")?;
-        tx.commit().await.context("committing a void")?;
-        return Err(ApiError::HoldExpired);
+        return fail(tx, payment_id, None, NO_LONGER_HELD, ApiError::HoldExpired).await;
     };
     let Some(changes) = inventory::book(&tx, booking_id, hold_id).await? else {
         // Some seat slipped away (taken after its hold ran out): undo, and void.
         tx.rollback().await.context("rolling back a settlement")?;
         let tx = db.begin().await.context("starting a void")?;
-        tx.execute_raw(fail(
-            "HOLD_EXPIRED",
-            "Voided: the seats were no longer held.",
-        ))
-        .await
-        .context("voiding")?;
-        tx.commit().await.context("committing a void")?;
-        return Err(ApiError::HoldExpired);
+        return fail(tx, payment_id, None, NO_LONGER_HELD, ApiError::HoldExpired).await;
     };
     tx.execute_raw(Statement::from_sql_and_values(
         backend,
-        "UPDATE payments SET status = 'SUCCEEDED', provider_ref = $2, updated_at = now() WHERE id = $1",
-        [payment_id.into(), provider_ref.into()],
+        "UPDATE payments SET status = $3, provider_ref = $2, updated_at = now() WHERE id = $1",
+        [
+            payment_id.into(),
+            provider_ref.into(),
+            PaymentStatus::Succeeded.into(),
+        ],
     ))
     .await
     .context("capturing")?;
@@ -216,6 +180,48 @@ pub async fn settle(
         tracing::warn!(%error, "ending an admission after a purchase failed");
     }
     Ok(())
+}
+
+/// Why an approved payment was voided when its seats were gone.
+const NO_LONGER_HELD: (&str, &str) = ("HOLD_EXPIRED", "Voided: the seats were no longer held.");
+
+/// Records why a payment failed (or was voided), and for a decline or a timeout that its
+/// `booking` may be paid again; commits; answers `error`.
+async fn fail(
+    tx: DatabaseTransaction,
+    payment_id: Uuid,
+    booking: Option<Uuid>,
+    (code, message): (&str, &str),
+    error: ApiError,
+) -> ApiResult<()> {
+    let backend = tx.get_database_backend();
+    tx.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "UPDATE payments SET status = $2, failure_code = $3, failure_message = $4, updated_at = now() WHERE id = $1",
+        [
+            payment_id.into(),
+            PaymentStatus::Failed.into(),
+            code.into(),
+            message.into(),
+        ],
+    ))
+    .await
+    .context("recording a failed payment")?;
+    if let Some(booking) = booking {
+        tx.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE bookings SET status = $2, updated_at = now() WHERE id = $1 AND status IN ($2, $3)",
+            [
+                booking.into(),
+                BookingStatus::PaymentFailed.into(),
+                BookingStatus::PendingPayment.into(),
+            ],
+        ))
+        .await
+        .context("marking the booking")?;
+    }
+    tx.commit().await.context("committing a failed payment")?;
+    Err(error)
 }
 
 /// Settles, as timed out, payments still PENDING `older_than` after they were recorded: an
