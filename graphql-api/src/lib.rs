@@ -22,6 +22,8 @@
 //! - `testing` (feature `testing`): fresh database and Redis namespace per test, and the
 //!   real server on port 0.
 
+#![warn(unused_crate_dependencies)]
+
 pub mod accounts;
 pub mod answers;
 pub mod auth;
