@@ -12,7 +12,10 @@ use jsonwebtoken::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::claims::{ACCESS_AUDIENCE, ADMISSION_AUDIENCE, AccessClaims, AdmissionClaims, ISSUER};
+use crate::{
+    claims::{ACCESS_AUDIENCE, ADMISSION_AUDIENCE, AccessClaims, AdmissionClaims, ISSUER},
+    codes,
+};
 
 /// Tokens longer than this are refused before any parsing (a real one is about 400 bytes).
 pub const MAX_TOKEN_BYTES: usize = 2_048;
@@ -44,13 +47,13 @@ impl TokenError {
     /// The client-visible code: `TOKEN_EXPIRED`, `WRONG_EVENT`, or `TOKEN_INVALID`.
     pub fn code(&self) -> &'static str {
         match self {
-            TokenError::Expired => "TOKEN_EXPIRED",
-            TokenError::WrongEvent { .. } => "WRONG_EVENT",
+            TokenError::Expired => codes::TOKEN_EXPIRED.code,
+            TokenError::WrongEvent { .. } => codes::WRONG_EVENT.code,
             TokenError::TooLarge
             | TokenError::Malformed
             | TokenError::UnknownKey
             | TokenError::BadSignature
-            | TokenError::WrongAudience => "TOKEN_INVALID",
+            | TokenError::WrongAudience => codes::TOKEN_INVALID.code,
         }
     }
 }

@@ -19,10 +19,12 @@
 //! - [`keyring`]: the keys that sign and verify, and why a token is refused.
 //! - [`keys`]: the Redis keys both services read and write.
 //! - [`headers`]: the headers the gateway sets for the API.
+//! - [`codes`]: the client-visible error codes both services answer with.
 //!
 //! Everything public is re-exported here, so `tokens::Keyring` and friends keep one path.
 
 pub mod claims;
+pub mod codes;
 pub mod headers;
 pub mod keyring;
 pub mod keys;
