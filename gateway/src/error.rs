@@ -125,25 +125,77 @@ impl Code {
     }
 }
 
+/// What went wrong under a [`GatewayError`], kept whole so the cause chain reaches the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why the gateway could not start.
+///
+/// The underlying error is kept as the source, never flattened into the message, so `main`
+/// prints the whole chain once. No variant carries a secret: URLs and keys stay out.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    /// The configuration file or environment is unusable.
+    /// A setting that cannot work; the message names the key.
     #[error("configuration: {0}")]
     Config(String),
+    /// The configuration file or the environment could not be read into a
+    /// [`Config`](crate::config::Config).
+    #[error("configuration: the file or the environment could not be read")]
+    ConfigUnreadable(#[source] Box<figment::Error>),
+    /// An entry of `metrics_allow` is neither a network nor an address.
+    #[error("configuration: `metrics_allow`: {entry:?} is not a network like 10.0.0.0/8")]
+    MetricsNetwork {
+        /// The entry as written.
+        entry: String,
+        /// Why it is not a network.
+        #[source]
+        source: ipnet::AddrParseError,
+    },
+    /// `upstreams` holds something that does not resolve to an address.
+    #[error("configuration: `upstreams` must be `host:port` addresses")]
+    Upstreams(#[source] std::io::Error),
     /// `ADMISSION_TOKEN_KEYS` is not a keyring.
-    #[error("ADMISSION_TOKEN_KEYS: {0}")]
+    #[error("ADMISSION_TOKEN_KEYS is not a usable keyring")]
     Keyring(#[from] tokens::KeyringError),
     /// Redis could not be set up (a Redis that is merely down is not an error: sale routes
     /// fail closed until it returns).
-    #[error("Redis: {0}")]
-    Redis(String),
-    /// Pingora refused to build the server.
-    #[error("proxy server: {0}")]
-    Server(String),
+    #[error("Redis: {context}")]
+    Redis {
+        /// What was being set up.
+        context: &'static str,
+        /// Why it failed.
+        #[source]
+        source: Cause,
+    },
+    /// Pingora (or the metrics registry) refused to build the server.
+    #[error("proxy server: {context}")]
+    Server {
+        /// What was being built.
+        context: &'static str,
+        /// Why it failed.
+        #[source]
+        source: Cause,
+    },
     /// Anything else, with its cause chain.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+impl GatewayError {
+    /// Redis setup failed while doing `context`.
+    pub(crate) fn redis(context: &'static str, source: impl Into<Cause>) -> Self {
+        Self::Redis {
+            context,
+            source: source.into(),
+        }
+    }
+
+    /// Building the server failed while doing `context`.
+    pub(crate) fn server(context: &'static str, source: impl Into<Cause>) -> Self {
+        Self::Server {
+            context,
+            source: source.into(),
+        }
+    }
 }
 
 #[cfg(test)]

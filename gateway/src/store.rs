@@ -48,7 +48,7 @@ impl Store {
     /// reconnecting, and sale routes fail closed meanwhile.
     pub fn connect(config: &Config, metrics: Metrics) -> Result<Self, GatewayError> {
         let mut redis_config = RedisConfig::from_url(config.redis_url.expose())
-            .map_err(|error| GatewayError::Redis(format!("REDIS_URL: {error}")))?;
+            .map_err(|error| GatewayError::redis("REDIS_URL is not a Redis URL", error))?;
         // fred gives up for good when the very first connection fails (fail fast); a gateway
         // started while Redis is away must keep trying, and let fans in once it is back.
         redis_config.fail_fast = false;
@@ -63,7 +63,7 @@ impl Store {
                 {
                     Ok(runtime) => runtime,
                     Err(error) => {
-                        let _ = sender.send(Err(GatewayError::Redis(error.to_string())));
+                        let _ = sender.send(Err(GatewayError::redis("its runtime", error)));
                         return;
                     }
                 };
@@ -84,7 +84,7 @@ impl Store {
                     let pool = match built {
                         Ok(pool) => pool,
                         Err(error) => {
-                            let _ = sender.send(Err(GatewayError::Redis(error.to_string())));
+                            let _ = sender.send(Err(GatewayError::redis("its client", error)));
                             return;
                         }
                     };
@@ -101,10 +101,10 @@ impl Store {
                     std::future::pending::<()>().await;
                 });
             })
-            .map_err(|error| GatewayError::Redis(error.to_string()))?;
+            .map_err(|error| GatewayError::redis("its thread", error))?;
         let redis = receiver
             .recv()
-            .map_err(|_| GatewayError::Redis("the Redis thread stopped".into()))??;
+            .map_err(|error| GatewayError::redis("its thread stopped", error))??;
         Ok(Self::with_pool(redis, config, metrics))
     }
 

@@ -38,7 +38,7 @@ impl Config {
             .merge(Env::raw().only(&SHARED_VARIABLES))
             .merge(Env::prefixed("GATEWAY_").ignore(&["CONFIG"]))
             .extract()
-            .map_err(|error| GatewayError::Config(error.to_string()))?;
+            .map_err(|error| GatewayError::ConfigUnreadable(Box::new(error)))?;
         config.validate()?;
         Ok(config)
     }
@@ -80,14 +80,15 @@ impl Config {
             .iter()
             .map(|entry| {
                 let entry = entry.trim();
-                entry
-                    .parse::<ipnet::IpNet>()
-                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        GatewayError::Config(format!(
-                            "`metrics_allow`: {entry:?} is not a network like 10.0.0.0/8"
-                        ))
-                    })
+                entry.parse::<ipnet::IpNet>().or_else(|source| {
+                    entry
+                        .parse::<std::net::IpAddr>()
+                        .map(ipnet::IpNet::from)
+                        .map_err(|_| GatewayError::MetricsNetwork {
+                            entry: entry.to_owned(),
+                            source,
+                        })
+                })
             })
             .collect()
     }
