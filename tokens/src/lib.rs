@@ -23,6 +23,8 @@
 //!
 //! Everything public is re-exported here, so `tokens::Keyring` and friends keep one path.
 
+#![warn(unused_crate_dependencies)]
+
 pub mod claims;
 pub mod codes;
 pub mod headers;
