@@ -2,115 +2,112 @@
 
 use serde_json::json;
 
-/// Every code the gateway answers with itself, with its HTTP status. Clients read `code`.
+/// Declares the gateway's table of codes: one row per code with when the gateway answers
+/// with it and the message the refusal carries.
 ///
-/// | code | status | when |
-/// |---|---|---|
-/// | `QUEUE_TOKEN_REQUIRED` | 401 | a sale route without a token (gate on) |
-/// | `TOKEN_INVALID` | 401 | forged, malformed, unknown key, oversized, wrong kind |
-/// | `TOKEN_EXPIRED` | 401 | past its `exp` |
-/// | `TOKEN_REVOKED` | 401 | its Redis record is gone (or names another fan) |
-/// | `WRONG_EVENT` | 403 | a valid token for another event |
-/// | `RATE_LIMITED` | 429 | over the per-IP or per-fan rate (`Retry-After` says when) |
-/// | `PAYLOAD_TOO_LARGE` | 413 | body over `max_body_bytes` |
-/// | `NOT_FOUND` | 404 | a `/sale/...` path with no integer event id |
-/// | `GATE_UNAVAILABLE` | 503 | Redis unreachable on a sale route: fail closed |
-/// | `NO_UPSTREAM` | 503 | no healthy API instance could take the request |
-/// | `UPSTREAM_ERROR` | 502 | the API failed after the request was sent (not replayed unless idempotent) |
-/// | `UPSTREAM_TIMEOUT` | 504 | the API did not answer within `upstream_read_timeout_ms` |
-/// | `GATEWAY_BUSY` | 503 | over `max_connections` concurrent client connections |
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Code {
-    QueueTokenRequired,
-    TokenInvalid,
-    TokenExpired,
-    TokenRevoked,
-    WrongEvent,
-    RateLimited,
-    PayloadTooLarge,
-    NotFound,
-    GateUnavailable,
-    NoUpstream,
-    UpstreamError,
-    UpstreamTimeout,
-    GatewayBusy,
+/// A row is either the gateway's own, `Variant = "CODE", status, when "...", says "...";`, or
+/// a code the API answers with too, `Variant = shared CODE, when "...", says "...";`, whose
+/// spelling and status live in [`tokens::codes`] so the two services agree.
+macro_rules! gateway_codes {
+    (@rows [$($done:tt)*]
+        $variant:ident = shared $name:ident, when $when:literal, says $message:literal;
+        $($rest:tt)*
+    ) => {
+        gateway_codes!(@rows [$($done)* ($variant, $when, $message, tokens::codes::$name)] $($rest)*);
+    };
+    (@rows [$($done:tt)*]
+        $variant:ident = $code:literal, $status:literal, when $when:literal, says $message:literal;
+        $($rest:tt)*
+    ) => {
+        gateway_codes!(@rows [$($done)* (
+            $variant,
+            $when,
+            $message,
+            tokens::codes::Row { code: $code, status: $status, meaning: $when }
+        )] $($rest)*);
+    };
+    (@rows [$(($variant:ident, $when:literal, $message:literal, $row:expr))+]) => {
+        /// Every code the gateway answers with itself. Clients read `code`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $(#[doc = $when] $variant,)+
+        }
+
+        impl Code {
+            /// Every code, in table order (metrics pre-register one counter per code).
+            pub const ALL: [Code; [$(stringify!($variant)),+].len()] = [$(Code::$variant),+];
+
+            /// This code's row: its spelling, its status and when the gateway answers with it.
+            pub const fn row(self) -> tokens::codes::Row {
+                match self {
+                    $(Code::$variant => $row,)+
+                }
+            }
+
+            /// What a person reading the refusal should know.
+            pub fn message(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $message,)+
+                }
+            }
+        }
+    };
+    ($($rows:tt)+) => {
+        gateway_codes!(@rows [] $($rows)+);
+    };
+}
+
+gateway_codes! {
+    QueueTokenRequired = shared QUEUE_TOKEN_REQUIRED,
+        when "a sale route without a token (gate on)",
+        says "This sale is queued: join the queue to get an admission token.";
+    TokenInvalid = shared TOKEN_INVALID,
+        when "forged, malformed, unknown key, oversized, wrong kind",
+        says "The admission token is not valid: join the queue again.";
+    TokenExpired = shared TOKEN_EXPIRED,
+        when "past its `exp`",
+        says "The admission token has expired: join the queue again.";
+    TokenRevoked = shared TOKEN_REVOKED,
+        when "its Redis record is gone (or names another fan)",
+        says "The admission token was withdrawn: join the queue again.";
+    WrongEvent = shared WRONG_EVENT,
+        when "a valid token for another event",
+        says "The admission token is for another event.";
+    RateLimited = shared RATE_LIMITED,
+        when "over the per-IP or per-fan rate (`Retry-After` says when)",
+        says "Too many requests: slow down and retry after the given delay.";
+    PayloadTooLarge = shared PAYLOAD_TOO_LARGE,
+        when "body over `max_body_bytes`",
+        says "The request body is too large.";
+    NotFound = shared NOT_FOUND,
+        when "a `/sale/...` path with no integer event id",
+        says "No such sale route.";
+    GateUnavailable = "GATE_UNAVAILABLE", 503,
+        when "Redis unreachable on a sale route: fail closed",
+        says "The sale gate cannot check admissions right now: retry shortly.";
+    NoUpstream = "NO_UPSTREAM", 503,
+        when "no healthy API instance could take the request",
+        says "No API instance is available right now: retry shortly.";
+    UpstreamError = "UPSTREAM_ERROR", 502,
+        when "the API failed after the request was sent (not replayed unless idempotent)",
+        says "The API failed while handling the request.";
+    UpstreamTimeout = "UPSTREAM_TIMEOUT", 504,
+        when "the API did not answer within `upstream_read_timeout_ms`",
+        says "The API did not answer in time.";
+    GatewayBusy = "GATEWAY_BUSY", 503,
+        when "over `max_connections` concurrent client connections",
+        says "The gateway is at its connection limit: retry shortly.";
 }
 
 impl Code {
-    /// Every code, in table order (metrics pre-register one counter per code).
-    pub const ALL: [Code; 13] = [
-        Code::QueueTokenRequired,
-        Code::TokenInvalid,
-        Code::TokenExpired,
-        Code::TokenRevoked,
-        Code::WrongEvent,
-        Code::RateLimited,
-        Code::PayloadTooLarge,
-        Code::NotFound,
-        Code::GateUnavailable,
-        Code::NoUpstream,
-        Code::UpstreamError,
-        Code::UpstreamTimeout,
-        Code::GatewayBusy,
-    ];
-
     /// The stable, client-visible code.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Code::QueueTokenRequired => "QUEUE_TOKEN_REQUIRED",
-            Code::TokenInvalid => "TOKEN_INVALID",
-            Code::TokenExpired => "TOKEN_EXPIRED",
-            Code::TokenRevoked => "TOKEN_REVOKED",
-            Code::WrongEvent => "WRONG_EVENT",
-            Code::RateLimited => "RATE_LIMITED",
-            Code::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            Code::NotFound => "NOT_FOUND",
-            Code::GateUnavailable => "GATE_UNAVAILABLE",
-            Code::NoUpstream => "NO_UPSTREAM",
-            Code::UpstreamError => "UPSTREAM_ERROR",
-            Code::UpstreamTimeout => "UPSTREAM_TIMEOUT",
-            Code::GatewayBusy => "GATEWAY_BUSY",
-        }
+        self.row().code
     }
 
     /// The HTTP status of a response carrying this code.
     pub fn status(self) -> u16 {
-        match self {
-            Code::QueueTokenRequired
-            | Code::TokenInvalid
-            | Code::TokenExpired
-            | Code::TokenRevoked => 401,
-            Code::WrongEvent => 403,
-            Code::NotFound => 404,
-            Code::PayloadTooLarge => 413,
-            Code::RateLimited => 429,
-            Code::UpstreamError => 502,
-            Code::GateUnavailable | Code::NoUpstream | Code::GatewayBusy => 503,
-            Code::UpstreamTimeout => 504,
-        }
-    }
-
-    /// What a person reading the refusal should know.
-    pub fn message(self) -> &'static str {
-        match self {
-            Code::QueueTokenRequired => {
-                "This sale is queued: join the queue to get an admission token."
-            }
-            Code::TokenInvalid => "The admission token is not valid: join the queue again.",
-            Code::TokenExpired => "The admission token has expired: join the queue again.",
-            Code::TokenRevoked => "The admission token was withdrawn: join the queue again.",
-            Code::WrongEvent => "The admission token is for another event.",
-            Code::RateLimited => "Too many requests: slow down and retry after the given delay.",
-            Code::PayloadTooLarge => "The request body is too large.",
-            Code::NotFound => "No such sale route.",
-            Code::GateUnavailable => {
-                "The sale gate cannot check admissions right now: retry shortly."
-            }
-            Code::NoUpstream => "No API instance is available right now: retry shortly.",
-            Code::UpstreamError => "The API failed while handling the request.",
-            Code::UpstreamTimeout => "The API did not answer in time.",
-            Code::GatewayBusy => "The gateway is at its connection limit: retry shortly.",
-        }
+        self.row().status
     }
 
     /// The refusal body: `{"error":{"code","message","queue","eventId"}}`, `eventId` only
@@ -128,25 +125,77 @@ impl Code {
     }
 }
 
+/// What went wrong under a [`GatewayError`], kept whole so the cause chain reaches the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why the gateway could not start.
+///
+/// The underlying error is kept as the source, never flattened into the message, so `main`
+/// prints the whole chain once. No variant carries a secret: URLs and keys stay out.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    /// The configuration file or environment is unusable.
+    /// A setting that cannot work; the message names the key.
     #[error("configuration: {0}")]
     Config(String),
+    /// The configuration file or the environment could not be read into a
+    /// [`Config`](crate::config::Config).
+    #[error("configuration: the file or the environment could not be read")]
+    ConfigUnreadable(#[source] Box<figment::Error>),
+    /// An entry of `metrics_allow` is neither a network nor an address.
+    #[error("configuration: `metrics_allow`: {entry:?} is not a network like 10.0.0.0/8")]
+    MetricsNetwork {
+        /// The entry as written.
+        entry: String,
+        /// Why it is not a network.
+        #[source]
+        source: ipnet::AddrParseError,
+    },
+    /// `upstreams` holds something that does not resolve to an address.
+    #[error("configuration: `upstreams` must be `host:port` addresses")]
+    Upstreams(#[source] std::io::Error),
     /// `ADMISSION_TOKEN_KEYS` is not a keyring.
-    #[error("ADMISSION_TOKEN_KEYS: {0}")]
+    #[error("ADMISSION_TOKEN_KEYS is not a usable keyring")]
     Keyring(#[from] tokens::KeyringError),
     /// Redis could not be set up (a Redis that is merely down is not an error: sale routes
     /// fail closed until it returns).
-    #[error("Redis: {0}")]
-    Redis(String),
-    /// Pingora refused to build the server.
-    #[error("proxy server: {0}")]
-    Server(String),
+    #[error("Redis: {context}")]
+    Redis {
+        /// What was being set up.
+        context: &'static str,
+        /// Why it failed.
+        #[source]
+        source: Cause,
+    },
+    /// Pingora (or the metrics registry) refused to build the server.
+    #[error("proxy server: {context}")]
+    Server {
+        /// What was being built.
+        context: &'static str,
+        /// Why it failed.
+        #[source]
+        source: Cause,
+    },
     /// Anything else, with its cause chain.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+impl GatewayError {
+    /// Redis setup failed while doing `context`.
+    pub(crate) fn redis(context: &'static str, source: impl Into<Cause>) -> Self {
+        Self::Redis {
+            context,
+            source: source.into(),
+        }
+    }
+
+    /// Building the server failed while doing `context`.
+    pub(crate) fn server(context: &'static str, source: impl Into<Cause>) -> Self {
+        Self::Server {
+            context,
+            source: source.into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -184,5 +233,16 @@ mod tests {
 
         assert_eq!(names.len(), Code::ALL.len());
         assert!(Code::ALL.iter().all(|c| (400..600).contains(&c.status())));
+    }
+
+    #[test]
+    fn every_code_shared_with_the_api_is_in_the_table() {
+        for row in tokens::codes::ALL {
+            assert!(
+                Code::ALL.iter().any(|code| code.row() == *row),
+                "{}",
+                row.code
+            );
+        }
     }
 }

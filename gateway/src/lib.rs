@@ -14,6 +14,13 @@
 //! - [`telemetry`]: logs and access logs.
 //! - [`error`]: client-visible codes and the crate's error enum.
 
+// Checked on the library build only: the unit-test build also sees every dev-dependency of
+// the integration tests, which this crate's own tests do not use.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+// The binary's allocator, a dependency of `main.rs` alone: named so the lint above passes.
+use mimalloc as _;
+
 pub mod admission;
 pub mod config;
 pub mod cors;

@@ -36,7 +36,8 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
     if config.admission_token_keys.expose() == tokens::DEV_ADMISSION_KEYS {
         tracing::warn!("ADMISSION_TOKEN_KEYS is not set: using the development keys");
     }
-    let metrics = Metrics::new().map_err(|error| GatewayError::Server(error.to_string()))?;
+    let metrics =
+        Metrics::new().map_err(|error| GatewayError::server("metrics registry", error))?;
     let store = Store::connect(config, metrics.clone())?;
     let limits = Limits::new(
         config.public_rate_per_sec,
@@ -118,13 +119,13 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
 /// dead instance (its port refuses at once) leaves rotation within about a second.
 fn balancer(config: &Config) -> Result<LoadBalancer<RoundRobin>, GatewayError> {
     let mut balancer = LoadBalancer::<RoundRobin>::try_from_iter(config.upstreams.iter())
-        .map_err(|error| GatewayError::Config(format!("upstreams: {error}")))?;
+        .map_err(GatewayError::Upstreams)?;
     let mut check = HttpHealthCheck::new("gateway-health-check", false);
     let mut request = RequestHeader::build("GET", b"/healthz", None)
-        .map_err(|error| GatewayError::Server(error.to_string()))?;
+        .map_err(|error| GatewayError::server("health check request", error))?;
     request
         .append_header("Host", "gateway-health-check")
-        .map_err(|error| GatewayError::Server(error.to_string()))?;
+        .map_err(|error| GatewayError::server("health check request", error))?;
     check.req = request;
     let timeout = Duration::from_millis(config.health_check_timeout_ms);
     check.peer_template.options.connection_timeout = Some(timeout);

@@ -33,7 +33,7 @@ pub struct Store {
 
 struct Inner {
     redis: Pool,
-    prefix: String,
+    keys: tokens::store::Keys,
     /// `(event, jti)` -> record. Lives `token_cache_ttl_ms`.
     records: Cache<(i64, String), RecordState>,
     /// event -> gate. Lives `gate_cache_ttl_ms`.
@@ -48,7 +48,7 @@ impl Store {
     /// reconnecting, and sale routes fail closed meanwhile.
     pub fn connect(config: &Config, metrics: Metrics) -> Result<Self, GatewayError> {
         let mut redis_config = RedisConfig::from_url(config.redis_url.expose())
-            .map_err(|error| GatewayError::Redis(format!("REDIS_URL: {error}")))?;
+            .map_err(|error| GatewayError::redis("REDIS_URL is not a Redis URL", error))?;
         // fred gives up for good when the very first connection fails (fail fast); a gateway
         // started while Redis is away must keep trying, and let fans in once it is back.
         redis_config.fail_fast = false;
@@ -63,7 +63,7 @@ impl Store {
                 {
                     Ok(runtime) => runtime,
                     Err(error) => {
-                        let _ = sender.send(Err(GatewayError::Redis(error.to_string())));
+                        let _ = sender.send(Err(GatewayError::redis("its runtime", error)));
                         return;
                     }
                 };
@@ -84,7 +84,7 @@ impl Store {
                     let pool = match built {
                         Ok(pool) => pool,
                         Err(error) => {
-                            let _ = sender.send(Err(GatewayError::Redis(error.to_string())));
+                            let _ = sender.send(Err(GatewayError::redis("its client", error)));
                             return;
                         }
                     };
@@ -101,10 +101,10 @@ impl Store {
                     std::future::pending::<()>().await;
                 });
             })
-            .map_err(|error| GatewayError::Redis(error.to_string()))?;
+            .map_err(|error| GatewayError::redis("its thread", error))?;
         let redis = receiver
             .recv()
-            .map_err(|_| GatewayError::Redis("the Redis thread stopped".into()))??;
+            .map_err(|error| GatewayError::redis("its thread stopped", error))??;
         Ok(Self::with_pool(redis, config, metrics))
     }
 
@@ -112,7 +112,7 @@ impl Store {
         Self {
             inner: Arc::new(Inner {
                 redis,
-                prefix: config.redis_key_prefix.clone(),
+                keys: tokens::store::Keys::new(config.redis_key_prefix.clone()),
                 records: Cache::builder()
                     .max_capacity(config.token_cache_capacity)
                     .time_to_live(Duration::from_millis(config.token_cache_ttl_ms))
@@ -131,7 +131,7 @@ impl Store {
         if let Some(state) = self.inner.gates.get(&event) {
             return state;
         }
-        let key = tokens::gate_key(&self.inner.prefix, event);
+        let key = self.inner.keys.gate(event);
         let state = match self.get(&key).await {
             Ok(Some(value)) if value.trim() == "0" => GateState::Off,
             Ok(_) => GateState::On,
@@ -143,7 +143,7 @@ impl Store {
 
     /// A token's record, read from Redis and cached (unless Redis could not be read).
     pub async fn fetch_record(&self, event: i64, jti: &str) -> RecordState {
-        let key = tokens::admission_key(&self.inner.prefix, event, jti);
+        let key = self.inner.keys.admission(event, jti);
         let state = match self.get(&key).await {
             Ok(Some(user)) => RecordState::Live(Arc::from(user)),
             Ok(None) => RecordState::Missing,

@@ -13,52 +13,76 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// Declares the one table of client-visible codes: one row per code, with the HTTP status used
 /// when the error is the whole answer and the meaning shown in the README (a test checks
 /// that the README's table is the one [`ErrorCode::markdown_table`] writes).
+///
+/// A row is either the API's own, `Variant = "CODE", status, "meaning";`, or a code the gateway
+/// answers with too, `Variant = shared CODE;`, whose row lives in [`tokens::codes`] so the two
+/// services spell it once.
 macro_rules! error_codes {
-    ($($variant:ident = $code:literal, $status:literal, $meaning:literal;)+) => {
+    (@rows [$($done:tt)*] $variant:ident = shared $name:ident; $($rest:tt)*) => {
+        error_codes!(@rows [$($done)* (
+            $variant,
+            concat!("Shared with the gateway: [`tokens::codes::", stringify!($name), "`]."),
+            tokens::codes::$name
+        )] $($rest)*);
+    };
+    (@rows [$($done:tt)*] $variant:ident = $code:literal, $status:literal, $meaning:literal; $($rest:tt)*) => {
+        error_codes!(@rows [$($done)* (
+            $variant,
+            $meaning,
+            tokens::codes::Row { code: $code, status: $status, meaning: $meaning }
+        )] $($rest)*);
+    };
+    (@rows [$(($variant:ident, $doc:expr, $row:expr))+]) => {
         /// Every code a client may find in `extensions.code` (GraphQL) or `error.code` (plain
         /// JSON).
         ///
         /// Codes are stable: clients switch on them. Add, never rename.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum ErrorCode {
-            $(#[doc = $meaning] $variant,)+
+            $(#[doc = $doc] $variant,)+
         }
 
         impl ErrorCode {
             /// Every code, in table order.
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
 
-            /// The code as clients see it.
-            pub fn as_str(self) -> &'static str {
+            /// This code's row of the table: its spelling, status and meaning.
+            pub const fn row(self) -> tokens::codes::Row {
                 match self {
-                    $(ErrorCode::$variant => $code,)+
-                }
-            }
-
-            /// The code a client sees, read back (`None` for a code this API never sends).
-            pub fn from_code(code: &str) -> Option<Self> {
-                match code {
-                    $($code => Some(ErrorCode::$variant),)+
-                    _ => None,
-                }
-            }
-
-            /// The HTTP status used when the error is the whole answer (a request refused
-            /// before any field ran); errors of executed fields come in a 200 answer.
-            pub fn http_status(self) -> u16 {
-                match self {
-                    $(ErrorCode::$variant => $status,)+
-                }
-            }
-
-            /// What the code means, for people (the README's table).
-            pub fn meaning(self) -> &'static str {
-                match self {
-                    $(ErrorCode::$variant => $meaning,)+
+                    $(ErrorCode::$variant => $row,)+
                 }
             }
         }
     };
+    ($($rows:tt)+) => {
+        error_codes!(@rows [] $($rows)+);
+    };
+}
+
+impl ErrorCode {
+    /// The code as clients see it.
+    pub fn as_str(self) -> &'static str {
+        self.row().code
+    }
+
+    /// The code a client sees, read back (`None` for a code this API never sends).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|known| known.as_str() == code)
+    }
+
+    /// The HTTP status used when the error is the whole answer (a request refused
+    /// before any field ran); errors of executed fields come in a 200 answer.
+    pub fn http_status(self) -> u16 {
+        self.row().status
+    }
+
+    /// What the code means, for people (the README's table).
+    pub fn meaning(self) -> &'static str {
+        self.row().meaning
+    }
 }
 
 error_codes! {
@@ -76,16 +100,16 @@ error_codes! {
     InvalidCursor = "INVALID_CURSOR", 400, "a pagination cursor this API did not hand out";
     PageTooLarge = "PAGE_TOO_LARGE", 400, "`first` over `SEATS_MAX_PAGE`";
     BadRequest = "BAD_REQUEST", 400, "the body is not a GraphQL request";
-    PayloadTooLarge = "PAYLOAD_TOO_LARGE", 413, "the body is over `MAX_BODY_BYTES`";
+    PayloadTooLarge = shared PAYLOAD_TOO_LARGE;
     MethodNotAllowed = "METHOD_NOT_ALLOWED", 405, "the route exists but not for this HTTP method (e.g. `PUT /graphql`)";
-    NotFound = "NOT_FOUND", 404, "no such route";
+    NotFound = shared NOT_FOUND;
     Unauthenticated = "UNAUTHENTICATED", 401, "the operation needs a signed-in user: send `Authorization: Bearer <accessToken>` (over WebSocket: `{\"authorization\": \"Bearer ...\"}` in `connection_init`)";
     Forbidden = "FORBIDDEN", 403, "signed in, but not allowed (admin operations)";
-    TokenInvalid = "TOKEN_INVALID", 401, "a token we did not issue, malformed, or over 2 KB";
-    TokenExpired = "TOKEN_EXPIRED", 401, "an expired token: `refresh` (sign-in) or join the queue again (admission)";
-    TokenRevoked = "TOKEN_REVOKED", 401, "an admission revoked before it expired";
-    WrongEvent = "WRONG_EVENT", 403, "an admission token for another event";
-    QueueTokenRequired = "QUEUE_TOKEN_REQUIRED", 401, "the sale needs an admission token: join the queue";
+    TokenInvalid = shared TOKEN_INVALID;
+    TokenExpired = shared TOKEN_EXPIRED;
+    TokenRevoked = shared TOKEN_REVOKED;
+    WrongEvent = shared WRONG_EVENT;
+    QueueTokenRequired = shared QUEUE_TOKEN_REQUIRED;
     EmailTaken = "EMAIL_TAKEN", 409, "an account with this email exists (emails compare case-insensitively)";
     InvalidCredentials = "INVALID_CREDENTIALS", 401, "wrong email or password (never says which)";
     LoginThrottled = "LOGIN_THROTTLED", 429, "too many failed sign-ins for this account; `extensions.retryAfterSeconds` says when to try again";
@@ -96,7 +120,7 @@ error_codes! {
     QueueNotRequired = "QUEUE_NOT_REQUIRED", 409, "the event's gate is off: go straight to the seats";
     NotInQueue = "NOT_IN_QUEUE", 404, "the fan is neither in line nor admitted";
     TooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS", 429, "the WebSocket already holds `WS_MAX_SUBSCRIPTIONS` subscriptions";
-    RateLimited = "RATE_LIMITED", 429, "too many operations on one WebSocket (`WS_OPERATIONS_PER_SEC`); `extensions.retryAfterMs` says when to try again";
+    RateLimited = shared RATE_LIMITED;
     SeatTaken = "SEAT_TAKEN", 409, "some asked-for seats are not free; `extensions.seatIds` names them; nothing was held";
     HoldLimitExceeded = "HOLD_LIMIT_EXCEEDED", 400, "more seats than the fan's cap (held plus already bought)";
     ActiveHoldExists = "ACTIVE_HOLD_EXISTS", 409, "the fan already holds seats in this event (`extensions.holdId`): book or release them";
@@ -265,11 +289,9 @@ impl ApiError {
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
-            ApiError::Token(error) => match error.code() {
-                "TOKEN_EXPIRED" => ErrorCode::TokenExpired,
-                "WRONG_EVENT" => ErrorCode::WrongEvent,
-                _ => ErrorCode::TokenInvalid,
-            },
+            ApiError::Token(error) => {
+                ErrorCode::from_code(error.code()).unwrap_or(ErrorCode::TokenInvalid)
+            }
             ApiError::TokenRevoked => ErrorCode::TokenRevoked,
             ApiError::QueueTokenRequired => ErrorCode::QueueTokenRequired,
             ApiError::EmailTaken => ErrorCode::EmailTaken,
@@ -390,5 +412,13 @@ mod tests {
             assert_eq!(ErrorCode::from_code(code.as_str()), Some(*code));
         }
         assert_eq!(ErrorCode::from_code("NOT_A_CODE"), None);
+    }
+
+    #[test]
+    fn every_code_shared_with_the_gateway_is_in_the_table() {
+        for row in tokens::codes::ALL {
+            let code = ErrorCode::from_code(row.code).expect(row.code);
+            assert_eq!(code.row(), *row);
+        }
     }
 }

@@ -361,7 +361,7 @@ async fn a_gateway_started_while_redis_is_away_lets_fans_in_once_it_returns() {
     let gate_redis = redis(&gate_redis_url).await;
     let _: () = fred::prelude::KeysInterface::set(
         &gate_redis,
-        tokens::admission_key(&app.redis.prefix, event, &fan.jti),
+        tokens::store::Keys::new(app.redis.prefix.as_str()).admission(event, &fan.jti),
         fan.user.as_str(),
         None,
         None,

@@ -260,7 +260,7 @@ pub async fn admit(
     let user = uuid::Uuid::new_v4().to_string();
     let user = user.as_str();
     let jti = uuid::Uuid::new_v4().simple().to_string();
-    let key = tokens::admission_key(prefix, event, &jti);
+    let key = tokens::store::Keys::new(prefix).admission(event, &jti);
     // The record outlives an expired token here, so only the token's own expiry refuses it.
     let record_ttl_ms = ttl_secs.max(60) * 1_000;
     let _: () = redis
@@ -279,7 +279,7 @@ pub async fn admit(
 /// Revokes an admission: deletes its record.
 pub async fn revoke(redis: &Client, prefix: &str, event: i64, jti: &str) {
     let _: i64 = redis
-        .del(tokens::admission_key(prefix, event, jti))
+        .del(tokens::store::Keys::new(prefix).admission(event, jti))
         .await
         .expect("deleting the admission record");
 }
