@@ -35,4 +35,5 @@ mod seats;
 mod seed;
 mod support;
 mod transports;
+mod transports_journeys;
 mod ws_client;
