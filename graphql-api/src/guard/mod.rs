@@ -20,6 +20,10 @@
 //!
 //! It also gives each request its own [`DbLoader`](crate::loaders::DbLoader), over both
 //! transports, and spends the WebSocket's operation budget ([`SocketBudget`]).
+//!
+//! [`check`] below runs the steps in that order; `scan` holds steps 1 and 2, `arguments`
+//! step 4, `operation` steps 5 to 7 with `counter` measuring the expanded selections.
+//! `extension` is the hook on the schemas, `budget` the socket's budget.
 
 mod arguments;
 mod budget;

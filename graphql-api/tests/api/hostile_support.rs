@@ -27,10 +27,12 @@ pub async fn over_ws(url: &str, query: &str, variables: Value) -> Value {
     client.next_payload("1").await["payload"].clone()
 }
 
+/// The public schema's WebSocket address.
 pub fn public_ws(app: &TestApp) -> String {
     format!("ws://{}/graphql", app.instance.address)
 }
 
+/// An event's sale WebSocket address, the fan's token in its query string (as browsers send it).
 pub fn sale_ws(app: &TestApp, event: i64, token: &str) -> String {
     format!(
         "ws://{}/sale/{event}/graphql?access_token={token}",
@@ -38,6 +40,7 @@ pub fn sale_ws(app: &TestApp, event: i64, token: &str) -> String {
     )
 }
 
+/// Fails unless the API still answers its liveness probe: nothing hostile took it down.
 pub async fn alive(app: &TestApp) {
     let health = reqwest::get(format!("{}/healthz", app.base_url()))
         .await
@@ -45,6 +48,7 @@ pub async fn alive(app: &TestApp) {
     assert_eq!(health.status().as_u16(), 200);
 }
 
+/// One number from the test's own database.
 pub async fn count(app: &TestApp, sql: &str) -> i64 {
     scalar(&app.db.connection, sql).await
 }
