@@ -1,0 +1,91 @@
+//! Reading a GraphQL request's body, and writing answers and refusals with the status the
+//! error table gives.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::rejection::BytesRejection,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+use crate::error::{ApiError, ErrorCode, graphql_error_body};
+
+/// Reads a JSON GraphQL request, refusing bodies that are too large or not GraphQL.
+pub(super) fn parse_graphql_request(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<async_graphql::Request, Box<Response>> {
+    let body = body.map_err(|rejection| {
+        let (code, message) = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            (ErrorCode::PayloadTooLarge, "The request body is too large.")
+        } else {
+            (ErrorCode::BadRequest, "The request body could not be read.")
+        };
+        Box::new(graphql_refusal(code, message))
+    })?;
+    let refusal = || {
+        Box::new(graphql_refusal(
+            ErrorCode::BadRequest,
+            "The body must be JSON like {\"query\": \"...\", \"variables\": {...}}.",
+        ))
+    };
+    let request = serde_json::from_slice::<async_graphql::Request>(&body).map_err(|_| refusal())?;
+    if request.query.trim().is_empty() {
+        return Err(refusal());
+    }
+    Ok(request)
+}
+
+/// A refusal before execution, with the error's status; internal causes are logged, not sent.
+pub(super) fn refusal_for(error: &ApiError) -> Response {
+    if let ApiError::Internal(cause) = error {
+        crate::error::log_internal(cause);
+    }
+    graphql_refusal(error.code(), &error.to_string())
+}
+
+/// A GraphQL-shaped error body with the status of its code.
+pub(super) fn graphql_refusal(code: ErrorCode, message: &str) -> Response {
+    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(graphql_error_body(code, message))).into_response()
+}
+
+/// A GraphQL answer: 200 once fields ran (their errors are in the body), or the first
+/// error's status when the request was refused before execution (parse, validation, limits).
+pub(super) fn graphql_response(mut response: async_graphql::Response) -> Response {
+    let refused = response
+        .http_headers
+        .remove(crate::schema::REFUSED_BEFORE_EXECUTION)
+        .is_some();
+    let status = refused
+        .then(|| response.errors.first())
+        .flatten()
+        .and_then(|error| error.extensions.as_ref()?.get("code").cloned())
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => ErrorCode::from_code(&code),
+            _ => None,
+        })
+        .and_then(|code| StatusCode::from_u16(code.http_status()).ok());
+    let mut http = Json(response).into_response();
+    if let Some(status) = status {
+        *http.status_mut() = status;
+    }
+    http.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    http
+}
+
+/// A GraphQL answer already written as JSON, with the headers of [`graphql_response`].
+pub(super) fn json_bytes(body: Bytes) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,189 @@
+//! A private `redis-server` or Redis Cluster, started and stopped by the test.
+
+use std::time::Duration;
+
+/// A private `redis-server` (or a three-node Redis Cluster) for tests that need Redis to
+/// themselves: counting commands, or proving the queue works on a cluster. Stopped on drop.
+pub struct TestRedisServer {
+    pub ports: Vec<u16>,
+    children: Vec<std::process::Child>,
+    dir: std::path::PathBuf,
+}
+
+impl TestRedisServer {
+    /// One standalone server without persistence.
+    pub async fn standalone() -> Self {
+        let mut server = Self::empty();
+        server.spawn_node(&[]);
+        server.wait_ready(&["PING"], "PONG").await;
+        server
+    }
+
+    /// One standalone server on a given port (to bring Redis back where it was).
+    pub async fn standalone_on(port: u16) -> Self {
+        let mut server = Self::empty();
+        server.spawn_node_on(port, &[]);
+        server.wait_ready(&["PING"], "PONG").await;
+        server
+    }
+
+    /// Three primaries forming a Redis Cluster (no replicas).
+    pub async fn cluster() -> Self {
+        let mut server = Self::empty();
+        for _ in 0..3 {
+            server.spawn_node(&["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"]);
+        }
+        server.wait_ready(&["PING"], "PONG").await;
+        let nodes: Vec<String> = server
+            .ports
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
+        let created = std::process::Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("running redis-cli --cluster create");
+        assert!(
+            created.status.success(),
+            "cluster create failed: {}",
+            String::from_utf8_lossy(&created.stdout)
+        );
+        server
+            .wait_ready(&["CLUSTER", "INFO"], "cluster_state:ok")
+            .await;
+        server
+    }
+
+    fn empty() -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("tickets-redis-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        Self {
+            ports: Vec::new(),
+            children: Vec::new(),
+            dir,
+        }
+    }
+
+    fn spawn_node(&mut self, extra: &[&str]) {
+        self.spawn_node_on(free_port_pair(), extra);
+    }
+
+    fn spawn_node_on(&mut self, port: u16, extra: &[&str]) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting redis-server");
+        self.ports.push(port);
+        self.children.push(child);
+    }
+
+    async fn wait_ready(&self, command: &[&str], expect: &str) {
+        for port in &self.ports {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let output = std::process::Command::new("redis-cli")
+                    .args(["-p", &port.to_string()])
+                    .args(command)
+                    .output();
+                if output.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(expect)) {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "redis on {port} never answered {expect}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// The URL the API takes: `redis://` for one node, `redis-cluster://` for a cluster.
+    pub fn url(&self) -> String {
+        match self.ports.as_slice() {
+            [port] => format!("redis://127.0.0.1:{port}/0"),
+            [first, rest @ ..] => {
+                let nodes: Vec<String> = rest
+                    .iter()
+                    .map(|port| format!("node=127.0.0.1:{port}"))
+                    .collect();
+                format!("redis-cluster://127.0.0.1:{first}?{}", nodes.join("&"))
+            }
+            [] => String::new(),
+        }
+    }
+
+    /// Total commands the server(s) have executed (from `INFO commandstats`).
+    pub fn commands_executed(&self) -> u64 {
+        self.commands_by_name().values().sum()
+    }
+
+    /// Commands executed so far, by command name (`INFO` itself left out).
+    pub fn commands_by_name(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for port in &self.ports {
+            let output = std::process::Command::new("redis-cli")
+                .args(["-p", &port.to_string(), "INFO", "commandstats"])
+                .output()
+                .expect("redis-cli");
+            for line in String::from_utf8_lossy(&output.stdout).lines() {
+                let Some(rest) = line.strip_prefix("cmdstat_") else {
+                    continue;
+                };
+                let Some((name, stats)) = rest.split_once(':') else {
+                    continue;
+                };
+                if name == "info" {
+                    continue;
+                }
+                if let Some(calls) = stats
+                    .split("calls=")
+                    .nth(1)
+                    .and_then(|s| s.split(',').next())
+                    .and_then(|s| s.parse::<u64>().ok())
+                {
+                    *counts.entry(name.to_owned()).or_insert(0) += calls;
+                }
+            }
+        }
+        counts
+    }
+}
+
+impl Drop for TestRedisServer {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free port whose cluster-bus twin (+10000) is free too.
+fn free_port_pair() -> u16 {
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("address").port();
+        if port < 55_000 && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
