@@ -156,8 +156,9 @@ async fn a_queue_position_subscription_through_the_gateway_delivers_a_token_that
     use fred::prelude::HashesInterface as _;
     use graphql_api::{
         auth::Identity,
-        queue::{self, store::QueueKeys, ticker},
+        queue::{self, ticker},
     };
+    use tokens::store::QueueKeys;
 
     let app = TestApp::spawn_with(|config| config.queue_update_secs = 1).await;
     let state = &app.instance.state;

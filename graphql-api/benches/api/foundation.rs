@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use entities::seat;
-use graphql_api::{seats::live, seed, testing::TestApp};
+use graphql_api::{inventory, seed, testing::TestApp};
 use serde_json::{Value, json};
 
 use crate::support::{env_or, histogram, line, micros, post};
@@ -96,7 +96,7 @@ async fn crowd_on_the_map(app: &TestApp, event: i64, token: &str, map: &str) {
             let mut n = 0;
             while !every_load_misses && Instant::now() < deadline {
                 n += 1;
-                live::publish(state, event, &change(n)).await;
+                inventory::publish(state, event, &change(n)).await;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             n
@@ -109,7 +109,7 @@ async fn crowd_on_the_map(app: &TestApp, event: i64, token: &str, map: &str) {
                 while Instant::now() < deadline {
                     if every_load_misses {
                         n += 1;
-                        live::publish(state, event, &change(fan * 1_000_000 + n)).await;
+                        inventory::publish(state, event, &change(fan * 1_000_000 + n)).await;
                     }
                     let started = Instant::now();
                     let body = crowd_post(&client, &url, token, map, gzip).await;

@@ -9,13 +9,13 @@ use std::{
 use futures_util::{SinkExt as _, StreamExt as _, stream};
 use graphql_api::{
     auth::Identity,
-    queue::{
-        self,
-        store::{self, QueueKeys},
-    },
+    queue,
+    queue_store::scripts,
+    redis::run_script,
     testing::{TestApp, TestDb, TestRedis},
 };
 use serde_json::json;
+use tokens::store::QueueKeys;
 use tokio_tungstenite::tungstenite::{
     client::IntoClientRequest as _, http::HeaderValue, protocol::Message,
 };
@@ -78,9 +78,9 @@ pub(super) async fn queue_bench() {
         .for_each_concurrent(64, |i| {
             let (state, script_keys) = (&state, script_keys.clone());
             async move {
-                let _: Vec<String> = store::run(
+                let _: Vec<String> = run_script(
                     state.redis(),
-                    &store::JOIN,
+                    &scripts::JOIN,
                     script_keys,
                     vec![fan_key(i), "0".into()],
                 )
@@ -93,7 +93,7 @@ pub(super) async fn queue_bench() {
     println!("  join script via fred (64 concurrent): {raw_rate:.0} joins/s");
 
     // redis-benchmark running EVALSHA of the same script, random fans, in the same run.
-    let sha = store::JOIN.sha1().to_string();
+    let sha = scripts::JOIN.sha1().to_string();
     let bench_event = raw_event + 1;
     let bkeys = QueueKeys::new(state.keys(), bench_event);
     let mut args: Vec<String> = vec![
@@ -162,9 +162,9 @@ async fn ten_million(state: &graphql_api::state::AppState) {
         .for_each_concurrent(256, |i| {
             let script_keys = script_keys.clone();
             async move {
-                let _: Vec<String> = store::run(
+                let _: Vec<String> = run_script(
                     state.redis(),
-                    &store::JOIN,
+                    &scripts::JOIN,
                     script_keys,
                     vec![fan_key(i), "0".into()],
                 )
@@ -185,9 +185,9 @@ async fn ten_million(state: &graphql_api::state::AppState) {
     let mut join = histogram();
     for i in 0..2_000 {
         let began = Instant::now();
-        let _: Vec<String> = store::run(
+        let _: Vec<String> = run_script(
             state.redis(),
-            &store::JOIN,
+            &scripts::JOIN,
             script_keys.clone(),
             vec![fan_key(fans + i), "0".into()],
         )
@@ -208,9 +208,9 @@ async fn ten_million(state: &graphql_api::state::AppState) {
     for i in 0..2_000u64 {
         let fan = fan_key((i * 4_999) % fans);
         let began = Instant::now();
-        let _: Vec<String> = store::run(
+        let _: Vec<String> = run_script(
             state.redis(),
-            &store::STATUS,
+            &scripts::STATUS,
             status_keys.clone(),
             vec![fan],
         )

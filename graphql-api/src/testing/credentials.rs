@@ -21,37 +21,31 @@ impl TestApp {
             .expect("creating a user");
     }
 
-    /// Admits `user` to `event` the way the queue does (a signed token and its Redis record,
-    /// valid for the configured admission time, cap from the event); returns the token.
+    /// Admits `user` to `event` without queueing: the record the admission script would
+    /// write, and the token the queue signs for it (the queue's own signing code), valid for
+    /// the configured admission time; returns the token.
     pub async fn admit(&self, event_id: i64, user: uuid::Uuid) -> String {
         self.ensure_user(user).await;
         let state = &self.instance.state;
         let event = crate::events::find_event_by_id(state, event_id)
             .await
             .expect("event");
+        let fan = tokens::store::fan_id(&user);
         let jti = uuid::Uuid::new_v4().simple().to_string();
         let ttl = state.config().admission_ttl_secs;
-        let claims = tokens::AdmissionClaims::new(
-            &user.to_string(),
-            event_id,
-            &jti,
-            chrono::Utc::now().timestamp(),
-            ttl,
-            u32::try_from(event.max_seats_per_fan).unwrap_or(1),
-        );
-        let key = tokens::admission_key(state.keys().prefix(), event_id, &jti);
+        let expires_ms = (chrono::Utc::now().timestamp() + ttl) * 1_000;
         let _: () = state
             .redis()
             .set(
-                key,
-                user.simple().to_string(),
+                state.keys().admission(event_id, &jti),
+                fan.as_str(),
                 Some(fred::types::Expiration::EX(ttl)),
                 None,
                 false,
             )
             .await
             .expect("storing an admission record");
-        state.admission_keys().sign(&claims)
+        crate::queue::admission(state, &event, &fan, &jti, expires_ms).token
     }
 
     /// An access token for `user` with `role` (`FAN` or `ADMIN`), as `login` would give.

@@ -5,11 +5,12 @@ use std::collections::HashSet;
 
 use fred::prelude::SortedSetsInterface as _;
 use graphql_api::{
-    queue::{self, QueueState, lottery, store::QueueKeys, ticker},
+    queue::{self, QueueState, lottery, ticker},
     seed,
     testing::TestApp,
 };
 use sea_orm::{ConnectionTrait as _, Statement};
+use tokens::store::QueueKeys;
 
 use crate::queue_support::{active, admit_all, admitted_now, event, fan, join_all, set_limits};
 

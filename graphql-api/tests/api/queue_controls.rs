@@ -3,12 +3,13 @@
 
 use fred::prelude::SortedSetsInterface as _;
 use graphql_api::{
-    queue::{store::QueueKeys, ticker},
+    queue::ticker,
     seed,
     testing::{TestApp, first_error_code},
 };
 use sea_orm::{ConnectionTrait as _, Statement};
 use serde_json::json;
+use tokens::store::QueueKeys;
 
 use crate::queue_support::{active, admit_all, event, fan, join_all, set_limits};
 
@@ -42,7 +43,7 @@ async fn pausing_stops_admissions_and_resuming_restarts_them() {
     let after = admit_all(state, &active(&event), 5, 20).await;
 
     assert_eq!(paused["data"]["pauseQueue"]["paused"], true, "{paused}");
-    assert_eq!(while_paused.code, "PAUSED");
+    assert_eq!(while_paused.code, ticker::TickCode::Paused);
     assert!(while_paused.admitted.is_empty());
     assert_eq!(resumed["data"]["resumeQueue"]["paused"], false);
     assert_eq!(after.len(), 5);

@@ -9,11 +9,11 @@ use graphql_api::{
     events::find_event_by_id,
     queue::{
         self,
-        store::QueueKeys,
         ticker::{self, ActiveEvent, TickOutcome},
     },
     state::AppState,
 };
+use tokens::store::QueueKeys;
 use uuid::Uuid;
 
 /// A fan who exists only in their access token (the queue never reads Postgres users).

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use entities::seat::SeatStatus;
-use graphql_api::{seats::live, testing::TestApp};
+use graphql_api::{inventory, testing::TestApp};
 use serde_json::{Value, json};
 
 use crate::support::{first_seat_ids, hold_seats, insert_user};
@@ -116,7 +116,7 @@ async fn the_seat_map_marks_held_seats_at_their_position_in_the_status_string() 
     hold_seats(db, event, fan, &held, 600).await;
     // Every real change path publishes what it committed; that is what refreshes the map.
     let changes: Vec<_> = held.iter().map(|id| (*id, SeatStatus::Held, 1)).collect();
-    live::publish(&app.instance.state, event, &changes).await;
+    inventory::publish(&app.instance.state, event, &changes).await;
 
     let body = app.sale(event, MAP, json!({})).await;
     let map = &body["data"]["seatMap"];
@@ -254,7 +254,7 @@ async fn a_shared_map_answer_still_needs_a_token_and_follows_every_published_cha
 
     // A published change names a new answer at once, well within the second.
     hold_seats(db, event, fan, &seats, 600).await;
-    live::publish(state, event, &[(seats[0], SeatStatus::Held, 1)]).await;
+    inventory::publish(state, event, &[(seats[0], SeatStatus::Held, 1)]).await;
     let after = app.sale(event, MAP, json!({})).await;
     assert!(
         after["data"]["seatMap"]["status"]
