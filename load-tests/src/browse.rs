@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::{
     audit,
     config::BrowseArgs,
-    fan::{self, EventInfo, ops},
+    fan::{self, EventInfo, Patience, ops},
     http::{Http, classify, ensure_loopback},
     metrics::{Outcome, Recorder, unix_ms},
     report::Report,
@@ -121,41 +121,26 @@ async fn admitted_sessions(
             fan::email(run_id, index),
         )
         .await?;
-        let mut waited = 0;
-        loop {
-            let query = if waited == 0 {
-                ops::JOIN
-            } else {
-                ops::HEARTBEAT
-            };
-            let data = http
-                .gql(
-                    index as usize,
-                    "setup.join",
-                    "/graphql",
-                    query,
-                    json!({ "e": event.id.to_string() }),
-                    Some(&account.access_token),
-                    &[],
-                )
-                .await?;
-            let status = data
-                .as_object()
-                .and_then(|o| o.values().next())
-                .cloned()
-                .unwrap_or_default();
-            if let Some(token) = status["admission"]["token"].as_str() {
-                tokens.push(token.to_owned());
-                break;
-            }
-            waited += 1;
-            if waited > 120 {
-                bail!(
-                    "a browsing session was not admitted within a minute: raise the admission rate or capacity"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        // About a minute: the join, then 120 heartbeats half a second apart.
+        let patience = Patience {
+            requests: 121,
+            gap: Duration::from_millis(500),
+        };
+        let Some(token) = fan::join_until_admitted(
+            http,
+            index as usize,
+            "setup.join",
+            event,
+            &account.access_token,
+            patience,
+        )
+        .await?
+        else {
+            bail!(
+                "a browsing session was not admitted within a minute: raise the admission rate or capacity"
+            );
+        };
+        tokens.push(token);
     }
     Ok(tokens)
 }

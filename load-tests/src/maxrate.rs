@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::{
     config::{MaxRateArgs, MaxRateOp},
-    fan::{self, EventInfo, SeatView, ops},
+    fan::{self, EventInfo, Patience, SeatView, ops},
     http::Http,
     metrics::{Recorder, unix_ms},
     report::Percentiles,
@@ -152,38 +152,22 @@ pub async fn max_rate(args: MaxRateArgs) -> anyhow::Result<i32> {
         }
         let mut admissions = Vec::new();
         if args.op == MaxRateOp::Hold {
+            let patience = Patience {
+                requests: 100,
+                gap: Duration::from_millis(300),
+            };
             for (n, account) in accounts.iter().enumerate() {
-                let mut tries = 0;
-                loop {
-                    let query = if tries == 0 {
-                        ops::JOIN
-                    } else {
-                        ops::HEARTBEAT
-                    };
-                    let data = setup
-                        .gql(
-                            n,
-                            "setup",
-                            "/graphql",
-                            query,
-                            json!({ "e": event.id.to_string() }),
-                            Some(&account.access_token),
-                            &[],
-                        )
-                        .await?;
-                    let status = data
-                        .as_object()
-                        .and_then(|o| o.values().next())
-                        .cloned()
-                        .unwrap_or_default();
-                    if let Some(token) = status["admission"]["token"].as_str() {
-                        admissions.push(token.to_owned());
-                        break;
-                    }
-                    tries += 1;
-                    anyhow::ensure!(tries < 100, "fan {n} was not admitted in time");
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                }
+                let token = fan::join_until_admitted(
+                    &setup,
+                    n,
+                    "setup",
+                    &event,
+                    &account.access_token,
+                    patience,
+                )
+                .await?;
+                admissions
+                    .push(token.with_context(|| format!("fan {n} was not admitted in time"))?);
             }
             let map = setup
                 .gql(

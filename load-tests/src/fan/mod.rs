@@ -31,7 +31,7 @@ use serde_json::Value;
 pub use account::{Account, PASSWORD, admin_session, email, sign_up};
 pub use event::EventInfo;
 pub use payment::{PayPlan, draw_plan, parse_pay_mix, payment_details};
-pub use queue::{Admission, token_lifetime_secs};
+pub use queue::{Admission, Patience, join_until_admitted, token_lifetime_secs};
 pub use seats::SeatView;
 
 use crate::{

@@ -1,5 +1,6 @@
 //! The queue, as a fan lives it: join, wait for the turn (on a subscription or by polling
-//! `heartbeat`), learn of the admission, and leave.
+//! `heartbeat`), learn of the admission, and leave. Also the one untimed join-and-poll for
+//! sessions that must be admitted before a measurement starts (`browse`, `max-rate`).
 
 use std::time::{Duration, Instant};
 
@@ -7,8 +8,8 @@ use base64::Engine as _;
 use rand::Rng as _;
 use serde_json::{Value, json};
 
-use super::{Fan, ops};
-use crate::metrics::unix_ms;
+use super::{EventInfo, Fan, ops};
+use crate::{http::Http, metrics::unix_ms};
 
 /// The admission a fan got.
 #[derive(Clone, Debug)]
@@ -27,6 +28,59 @@ pub fn token_lifetime_secs(token: &str) -> Option<i64> {
         .ok()?;
     let claims: Value = serde_json::from_slice(&bytes).ok()?;
     Some(claims["exp"].as_i64()? - claims["iat"].as_i64()?)
+}
+
+/// How long a session prepared before a measurement waits for its admission.
+#[derive(Clone, Copy, Debug)]
+pub struct Patience {
+    /// Joins and heartbeats sent at most, the join included.
+    pub requests: u32,
+    /// The wait between two of them.
+    pub gap: Duration,
+}
+
+/// Joins the queue as `access_token` and heartbeats until admitted: the admission token, or
+/// `None` when patience ran out. Untimed and with no fan record, unlike
+/// [`Fan::join_and_wait`]: these sessions only set a measurement up.
+pub async fn join_until_admitted(
+    http: &Http,
+    n: usize,
+    op: &str,
+    event: &EventInfo,
+    access_token: &str,
+    patience: Patience,
+) -> anyhow::Result<Option<String>> {
+    for request in 0..patience.requests {
+        if request > 0 {
+            tokio::time::sleep(patience.gap).await;
+        }
+        let query = if request == 0 {
+            ops::JOIN
+        } else {
+            ops::HEARTBEAT
+        };
+        let data = http
+            .gql(
+                n,
+                op,
+                "/graphql",
+                query,
+                json!({ "e": event.id.to_string() }),
+                Some(access_token),
+                &[],
+            )
+            .await?;
+        // The answer's one field is `joinQueue` or `heartbeat`, whichever was sent.
+        let status = data
+            .as_object()
+            .and_then(|o| o.values().next())
+            .cloned()
+            .unwrap_or_default();
+        if let Some(token) = status["admission"]["token"].as_str() {
+            return Ok(Some(token.to_owned()));
+        }
+    }
+    Ok(None)
 }
 
 impl Fan<'_> {
