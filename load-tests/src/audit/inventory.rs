@@ -151,6 +151,7 @@ pub fn fans_disagree(fans: &[FanRecord], confirmed: &HashMap<String, Vec<i64>>) 
     (missing, doubled)
 }
 
+/// The one number an audit query about the event returns.
 async fn count(store: &Store, sql: &str) -> anyhow::Result<i64> {
     let db = &store.db;
     let row = db
@@ -165,6 +166,7 @@ async fn count(store: &Store, sql: &str) -> anyhow::Result<i64> {
     Ok(row.try_get_by_index::<i64>(0)?)
 }
 
+/// Counts by state from an audit query about the event.
 async fn grouped(store: &Store, sql: &str) -> anyhow::Result<BTreeMap<String, i64>> {
     let db = &store.db;
     let rows = db
@@ -184,8 +186,6 @@ async fn grouped(store: &Store, sql: &str) -> anyhow::Result<BTreeMap<String, i6
     }
     Ok(out)
 }
-
-/// Runs every check.
 
 #[cfg(test)]
 mod tests {
