@@ -6,6 +6,7 @@
 //! crate's HDR recorder, so the report, thresholds and audit are the same as the rushes'.
 
 use std::{
+    path::Path,
     sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
@@ -18,11 +19,12 @@ use serde_json::json;
 
 use crate::{
     audit,
-    config::BrowseArgs,
-    fan::{self, EventInfo, ops},
+    config::{BrowseArgs, RunArgs},
+    fan::{self, EventInfo, Patience, ops},
     http::{Http, classify, ensure_loopback},
     metrics::{Outcome, Recorder, unix_ms},
     report::Report,
+    run::Samples,
     system::{Store, Watcher},
 };
 
@@ -121,41 +123,26 @@ async fn admitted_sessions(
             fan::email(run_id, index),
         )
         .await?;
-        let mut waited = 0;
-        loop {
-            let query = if waited == 0 {
-                ops::JOIN
-            } else {
-                ops::HEARTBEAT
-            };
-            let data = http
-                .gql(
-                    index as usize,
-                    "setup.join",
-                    "/graphql",
-                    query,
-                    json!({ "e": event.id.to_string() }),
-                    Some(&account.access_token),
-                    &[],
-                )
-                .await?;
-            let status = data
-                .as_object()
-                .and_then(|o| o.values().next())
-                .cloned()
-                .unwrap_or_default();
-            if let Some(token) = status["admission"]["token"].as_str() {
-                tokens.push(token.to_owned());
-                break;
-            }
-            waited += 1;
-            if waited > 120 {
-                bail!(
-                    "a browsing session was not admitted within a minute: raise the admission rate or capacity"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        // About a minute: the join, then 120 heartbeats half a second apart.
+        let patience = Patience {
+            requests: 121,
+            gap: Duration::from_millis(500),
+        };
+        let Some(token) = fan::join_until_admitted(
+            http,
+            index as usize,
+            "setup.join",
+            event,
+            &account.access_token,
+            patience,
+        )
+        .await?
+        else {
+            bail!(
+                "a browsing session was not admitted within a minute: raise the admission rate or capacity"
+            );
+        };
+        tokens.push(token);
     }
     Ok(tokens)
 }
@@ -173,6 +160,68 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
         .into()
     });
     std::fs::create_dir_all(&dir)?;
+    let (event, tokens) = set_up(&args).await?;
+    let t0 = unix_ms();
+    let recorder = Arc::new(Recorder::new(t0));
+    SHARED
+        .set(Shared {
+            recorder: recorder.clone(),
+            tokens,
+            sale_path: event.sale_path.clone(),
+            reads: args.reads_per_visit.max(1),
+            think_ms: args.think_ms,
+            seed: run.seed,
+        })
+        .map_err(|_| anyhow::anyhow!("browse runs once per process"))?;
+    let goose_report = dir.join("goose-report.html");
+    let attack = attack(&args, &goose_report)?;
+    let store = Store::connect(
+        &run.redis_url,
+        &run.redis_key_prefix,
+        &run.database_url,
+        event.id,
+    )
+    .await?;
+    let mut watcher = Watcher::parse(&run.watch)?;
+    watcher.add("load-gen", std::process::id());
+    let (done_tx, sampler) = sample(store.clone(), watcher, run.sample_ms, t0);
+    eprintln!(
+        "browse: {} visits at {}/s through goose (co-mitigation {})...",
+        attack_users(run),
+        run.rate,
+        args.co_mitigation
+    );
+    let users_run = execute(attack, run.max_run).await?;
+    let _ = done_tx.send(true);
+    let samples = sampler.await.context("the sampler")?;
+    let data = recorder.take();
+    let mut report = Report::summarize(&data, (unix_ms() - t0) / 1e3);
+    report.scenario = "browse".into();
+    report.started_at = started_at.to_rfc3339();
+    report.target = run.target.clone();
+    report.event = event.id;
+    report.options = json!({ "browse": serde_json::to_value(&args).unwrap_or_default(), "event": event, "goose_users": users_run });
+    report.queue = samples.queue;
+    report.processes = samples.processes;
+    let default_cap = i64::from(run.admission_capacity.unwrap_or(u32::MAX));
+    report.audit = audit::run(&store, &[], &report.queue, default_cap, 0).await?;
+    report.notes = crate::run::notes(&report, &Default::default());
+    report.notes.push(format!(
+        "goose's own report (with its coordinated-omission mitigation: {}) is {}.",
+        args.co_mitigation,
+        goose_report.display()
+    ));
+    report.judge(&run.thresholds)?;
+    report.write(&dir)?;
+    println!("{}", report.text());
+    println!("report: {}", dir.join("report.html").display());
+    Ok(if report.passed { 0 } else { 1 })
+}
+
+/// Finds the event, applies the admin's settings and admits the browsing sessions: the
+/// event and the sessions' admission tokens.
+async fn set_up(args: &BrowseArgs) -> anyhow::Result<(EventInfo, Vec<String>)> {
+    let run = &args.run;
     let setup = Http::new(
         &run.target,
         run.source_ips,
@@ -206,19 +255,18 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
         args.sessions, event.id
     );
     let tokens = admitted_sessions(&setup, &event, &run_id, args.sessions.max(1)).await?;
-    let t0 = unix_ms();
-    let recorder = Arc::new(Recorder::new(t0));
-    SHARED
-        .set(Shared {
-            recorder: recorder.clone(),
-            tokens,
-            sale_path: event.sale_path.clone(),
-            reads: args.reads_per_visit.max(1),
-            think_ms: args.think_ms,
-            seed: run.seed,
-        })
-        .map_err(|_| anyhow::anyhow!("browse runs once per process"))?;
+    Ok((event, tokens))
+}
 
+/// Visits goose starts: one user per fan, each a single visit.
+fn attack_users(run: &RunArgs) -> usize {
+    run.fans.max(1) as usize
+}
+
+/// The goose attack: `--fans` one-visit users launched at `--rate`, writing its own report
+/// to `goose_report`.
+fn attack(args: &BrowseArgs, goose_report: &Path) -> anyhow::Result<Box<GooseAttack>> {
+    let run = &args.run;
     let mitigation = match args.co_mitigation.as_str() {
         "average" => GooseCoordinatedOmissionMitigation::Average,
         "minimum" => GooseCoordinatedOmissionMitigation::Minimum,
@@ -228,9 +276,8 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
     };
     let configuration = GooseConfiguration::parse_args_default::<&str>(&[])
         .map_err(|error| anyhow::anyhow!("goose configuration: {error:?}"))?;
-    let goose_report = dir.join("goose-report.html");
-    let users = run.fans.max(1) as usize;
-    let attack = GooseAttack::initialize_with_config(configuration)
+    let users = attack_users(run);
+    GooseAttack::initialize_with_config(configuration)
         .map_err(|error| anyhow::anyhow!("goose: {error:?}"))?
         .register_scenario(scenario!("browse").register_transaction(transaction!(visit)))
         .set_default(GooseDefault::Host, run.target.as_str())
@@ -253,49 +300,40 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
         .and_then(|a| a.set_default(GooseDefault::NoPrintMetrics, true))
         .and_then(|a| a.set_default(GooseDefault::NoTelnet, true))
         .and_then(|a| a.set_default(GooseDefault::Timeout, run.http_timeout.to_string().as_str()))
-        .map_err(|error| anyhow::anyhow!("goose: {error:?}"))?;
+        .map_err(|error| anyhow::anyhow!("goose: {error:?}"))
+}
 
-    let store = Store::connect(
-        &run.redis_url,
-        &run.redis_key_prefix,
-        &run.database_url,
-        event.id,
-    )
-    .await?;
-    let mut watcher = Watcher::parse(&run.watch)?;
-    watcher.add("load-gen", std::process::id());
+/// Samples the queue and the processes every `--sample-ms` until told to stop.
+fn sample(
+    store: Store,
+    mut watcher: Watcher,
+    sample_ms: u64,
+    t0: f64,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<Samples>,
+) {
     let (done_tx, mut done_rx) = tokio::sync::watch::channel(false);
-    let sampler = {
-        let store = store.clone();
-        let sample_ms = run.sample_ms.max(50);
-        tokio::spawn(async move {
-            let mut queue = Vec::new();
-            let mut processes: std::collections::BTreeMap<String, Vec<_>> = Default::default();
-            let mut tick = tokio::time::interval(Duration::from_millis(sample_ms));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = done_rx.changed() => break,
-                }
-                let t_ms = unix_ms() - t0;
-                if let Ok(mut q) = store.sample_queue().await {
-                    q.t_ms = t_ms;
-                    queue.push(q);
-                }
-                for (name, s) in watcher.sample(t_ms) {
-                    processes.entry(name).or_default().push(s);
-                }
+    let sampler = tokio::spawn(async move {
+        let mut samples = Samples::default();
+        let mut tick = tokio::time::interval(Duration::from_millis(sample_ms.max(50)));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = done_rx.changed() => break,
             }
-            (queue, processes)
-        })
-    };
-    eprintln!(
-        "browse: {users} visits at {}/s through goose (co-mitigation {})...",
-        run.rate, args.co_mitigation
-    );
+            samples.sample(&store, &mut watcher, unix_ms() - t0).await;
+        }
+        samples
+    });
+    (done_tx, sampler)
+}
+
+/// Runs the attack, bounded by `--max-run`: how many users goose ran (0 when cut off).
+async fn execute(attack: Box<GooseAttack>, max_run: f64) -> anyhow::Result<usize> {
     // goose refuses a run time together with iterations: bound the run here instead.
-    let bound = Duration::from_secs_f64(run.max_run.max(1.0));
-    let users_run = match tokio::time::timeout(bound, attack.execute()).await {
+    let bound = Duration::from_secs_f64(max_run.max(1.0));
+    Ok(match tokio::time::timeout(bound, attack.execute()).await {
         Ok(result) => {
             result
                 .map_err(|error| anyhow::anyhow!("goose run failed: {error:?}"))?
@@ -305,29 +343,5 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
             eprintln!("browse: --max-run reached; visits still going are cut off");
             0
         }
-    };
-    let _ = done_tx.send(true);
-    let (queue, processes) = sampler.await.context("the sampler")?;
-    let data = recorder.take();
-    let mut report = Report::summarize(&data, (unix_ms() - t0) / 1e3);
-    report.scenario = "browse".into();
-    report.started_at = started_at.to_rfc3339();
-    report.target = run.target.clone();
-    report.event = event.id;
-    report.options = json!({ "browse": serde_json::to_value(&args).unwrap_or_default(), "event": event, "goose_users": users_run });
-    report.queue = queue;
-    report.processes = processes;
-    let default_cap = i64::from(run.admission_capacity.unwrap_or(u32::MAX));
-    report.audit = audit::run(&store, &[], &report.queue, default_cap, 0).await?;
-    report.notes = crate::run::notes(&report, &Default::default());
-    report.notes.push(format!(
-        "goose's own report (with its coordinated-omission mitigation: {}) is {}.",
-        args.co_mitigation,
-        goose_report.display()
-    ));
-    report.judge(&run.thresholds)?;
-    report.write(&dir)?;
-    println!("{}", report.text());
-    println!("report: {}", dir.join("report.html").display());
-    Ok(if report.passed { 0 } else { 1 })
+    })
 }

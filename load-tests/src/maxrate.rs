@@ -15,9 +15,9 @@ use serde_json::json;
 
 use crate::{
     config::{MaxRateArgs, MaxRateOp},
-    fan::{self, EventInfo, SeatView, ops},
+    fan::{self, Account, EventInfo, Patience, SeatView, ops},
     http::Http,
-    metrics::{Recorder, unix_ms},
+    metrics::{Data, Recorder, unix_ms},
     report::Percentiles,
     system::Watcher,
 };
@@ -110,110 +110,8 @@ pub async fn max_rate(args: MaxRateArgs) -> anyhow::Result<i32> {
         Arc::new(Recorder::new(unix_ms())),
     )?;
     let event = EventInfo::find(&setup, run.event, run.event_slug.as_deref()).await?;
-    let run_id = format!("m{:07x}", (unix_ms() as u64) & 0x0FFF_FFFF);
-    let loops = args.concurrency.max(1);
-    let mut prepared: Vec<Loop> = (0..loops)
-        .map(|n| Loop {
-            n,
-            access: None,
-            admission: None,
-        })
-        .collect();
-    let mut seats = Vec::new();
-    if args.op != MaxRateOp::Typename {
-        let admin = fan::admin_session(&setup, &run.admin_email, &run.admin_password).await?;
-        if args.op == MaxRateOp::Hold {
-            // Every holding fan must be admitted at once.
-            setup
-                .gql(0, "setup", "/graphql", ops::SET_CAPACITY, json!({ "e": event.id.to_string(), "c": args.hold_fans.max(loops as u32) * 2 + 100 }), Some(&admin), &[])
-                .await?;
-            setup
-                .gql(
-                    0,
-                    "setup",
-                    "/graphql",
-                    ops::SET_RATE,
-                    json!({ "e": event.id.to_string(), "r": 1000.0 }),
-                    Some(&admin),
-                    &[],
-                )
-                .await?;
-        }
-        let fans = if args.op == MaxRateOp::Hold {
-            args.hold_fans.max(1) as usize
-        } else {
-            loops
-        };
-        let mut accounts = Vec::new();
-        for n in 0..fans {
-            accounts.push(
-                fan::sign_up(&setup, n, "setup.signup", fan::email(&run_id, n as u32)).await?,
-            );
-        }
-        let mut admissions = Vec::new();
-        if args.op == MaxRateOp::Hold {
-            for (n, account) in accounts.iter().enumerate() {
-                let mut tries = 0;
-                loop {
-                    let query = if tries == 0 {
-                        ops::JOIN
-                    } else {
-                        ops::HEARTBEAT
-                    };
-                    let data = setup
-                        .gql(
-                            n,
-                            "setup",
-                            "/graphql",
-                            query,
-                            json!({ "e": event.id.to_string() }),
-                            Some(&account.access_token),
-                            &[],
-                        )
-                        .await?;
-                    let status = data
-                        .as_object()
-                        .and_then(|o| o.values().next())
-                        .cloned()
-                        .unwrap_or_default();
-                    if let Some(token) = status["admission"]["token"].as_str() {
-                        admissions.push(token.to_owned());
-                        break;
-                    }
-                    tries += 1;
-                    anyhow::ensure!(tries < 100, "fan {n} was not admitted in time");
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                }
-            }
-            let map = setup
-                .gql(
-                    0,
-                    "setup",
-                    &event.sale_path,
-                    ops::SEAT_MAP,
-                    json!({}),
-                    Some(&admissions[0]),
-                    &[],
-                )
-                .await?;
-            let view = SeatView::from_map(&map["seatMap"]);
-            // A hot set: contention like a rush on the best seats.
-            seats = view
-                .seats
-                .iter()
-                .zip(&view.free)
-                .filter(|(_, free)| **free)
-                .map(|((id, _), _)| *id)
-                .take(1_000)
-                .collect();
-            anyhow::ensure!(!seats.is_empty(), "the event has no free seats to hold");
-        }
-        for (n, lp) in prepared.iter_mut().enumerate() {
-            lp.access = Some(accounts[n % accounts.len()].access_token.clone());
-            lp.admission = admissions.get(n % admissions.len().max(1)).cloned();
-        }
-    }
-
+    let (prepared, seats) = prepare(&args, &setup, &event).await?;
+    let loops = prepared.len();
     let recorder = Arc::new(Recorder::new(unix_ms()));
     let http = Http::new(
         &run.target,
@@ -253,7 +151,136 @@ pub async fn max_rate(args: MaxRateArgs) -> anyhow::Result<i32> {
         .into_iter()
         .map(|(name, s)| (name, (s.cpu_pct * 10.0).round() / 10.0))
         .collect();
-    let data = recorder.take();
+    print_line(&args, &recorder.take(), loops, seconds, &cpu)?;
+    Ok(0)
+}
+
+/// One loop per `--concurrency`, signed in (and admitted, for `hold`) as the operation
+/// needs, and the hot seats `hold` contends for.
+async fn prepare(
+    args: &MaxRateArgs,
+    setup: &Http,
+    event: &EventInfo,
+) -> anyhow::Result<(Vec<Loop>, Vec<i64>)> {
+    let run = &args.run;
+    let run_id = format!("m{:07x}", (unix_ms() as u64) & 0x0FFF_FFFF);
+    let loops = args.concurrency.max(1);
+    let mut prepared: Vec<Loop> = (0..loops)
+        .map(|n| Loop {
+            n,
+            access: None,
+            admission: None,
+        })
+        .collect();
+    if args.op == MaxRateOp::Typename {
+        return Ok((prepared, Vec::new()));
+    }
+    let admin = fan::admin_session(setup, &run.admin_email, &run.admin_password).await?;
+    if args.op == MaxRateOp::Hold {
+        // Every holding fan must be admitted at once.
+        let capacity = args.hold_fans.max(loops as u32) * 2 + 100;
+        setup
+            .gql(
+                0,
+                "setup",
+                "/graphql",
+                ops::SET_CAPACITY,
+                json!({ "e": event.id.to_string(), "c": capacity }),
+                Some(&admin),
+                &[],
+            )
+            .await?;
+        setup
+            .gql(
+                0,
+                "setup",
+                "/graphql",
+                ops::SET_RATE,
+                json!({ "e": event.id.to_string(), "r": 1000.0 }),
+                Some(&admin),
+                &[],
+            )
+            .await?;
+    }
+    let fans = if args.op == MaxRateOp::Hold {
+        args.hold_fans.max(1) as usize
+    } else {
+        loops
+    };
+    let mut accounts = Vec::new();
+    for n in 0..fans {
+        accounts.push(fan::sign_up(setup, n, "setup.signup", fan::email(&run_id, n as u32)).await?);
+    }
+    let (admissions, seats) = if args.op == MaxRateOp::Hold {
+        let admissions = admit(setup, event, &accounts).await?;
+        let seats = hot_seats(setup, event, &admissions[0]).await?;
+        (admissions, seats)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    for (n, lp) in prepared.iter_mut().enumerate() {
+        lp.access = Some(accounts[n % accounts.len()].access_token.clone());
+        lp.admission = admissions.get(n % admissions.len().max(1)).cloned();
+    }
+    Ok((prepared, seats))
+}
+
+/// Admits every account: their admission tokens, in order.
+async fn admit(
+    setup: &Http,
+    event: &EventInfo,
+    accounts: &[Account],
+) -> anyhow::Result<Vec<String>> {
+    let patience = Patience {
+        requests: 100,
+        gap: Duration::from_millis(300),
+    };
+    let mut admissions = Vec::new();
+    for (n, account) in accounts.iter().enumerate() {
+        let token =
+            fan::join_until_admitted(setup, n, "setup", event, &account.access_token, patience)
+                .await?;
+        admissions.push(token.with_context(|| format!("fan {n} was not admitted in time"))?);
+    }
+    Ok(admissions)
+}
+
+/// Up to 1,000 free seats from the map, in map order.
+async fn hot_seats(setup: &Http, event: &EventInfo, admission: &str) -> anyhow::Result<Vec<i64>> {
+    let map = setup
+        .gql(
+            0,
+            "setup",
+            &event.sale_path,
+            ops::SEAT_MAP,
+            json!({}),
+            Some(admission),
+            &[],
+        )
+        .await?;
+    let view = SeatView::from_map(&map["seatMap"]);
+    // A hot set: contention like a rush on the best seats.
+    let seats: Vec<i64> = view
+        .seats
+        .iter()
+        .zip(&view.free)
+        .filter(|(_, free)| **free)
+        .map(|((id, _), _)| *id)
+        .take(1_000)
+        .collect();
+    anyhow::ensure!(!seats.is_empty(), "the event has no free seats to hold");
+    Ok(seats)
+}
+
+/// Prints the one JSON line `baselines.sh` reads.
+fn print_line(
+    args: &MaxRateArgs,
+    data: &Data,
+    loops: usize,
+    seconds: f64,
+    cpu: &BTreeMap<String, f64>,
+) -> anyhow::Result<()> {
+    let run = &args.run;
     let main_op = match args.op {
         MaxRateOp::Typename => "typename",
         MaxRateOp::Join => "joinQueue",
@@ -277,5 +304,5 @@ pub async fn max_rate(args: MaxRateArgs) -> anyhow::Result<i32> {
         "cpu_pct": cpu,
     });
     println!("{line}");
-    Ok(0)
+    Ok(())
 }

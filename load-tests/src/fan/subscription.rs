@@ -1,0 +1,130 @@
+//! The wait on a `queuePosition` subscription: the socket opened and timed, each pushed
+//! position timed against when the queue changed, until the admission or another end.
+
+use std::{
+    ops::ControlFlow,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use futures_util::{Stream, StreamExt as _};
+use serde_json::{Value, json};
+
+use super::{Fan, ops};
+use crate::{
+    metrics::{Outcome, micros, unix_ms},
+    ws::{self, RawOperation},
+};
+
+impl Fan<'_> {
+    /// Holds a `queuePosition` subscription until the admission (`Some`) or another end.
+    pub(super) async fn wait_subscribed(&mut self, event: &str) -> anyhow::Result<Option<Value>> {
+        let (started, mut stream) = self.open_subscription(event).await?;
+        self.count("ws.opened");
+        let max_wait = Duration::from_secs_f64(self.env.wait.max_wait.max(1.0));
+        let until = (tokio::time::Instant::now() + max_wait).min(self.env.deadline);
+        let mut first = true;
+        let result = loop {
+            let next = tokio::time::timeout_at(until, stream.next()).await;
+            let message = match next {
+                Err(_) => {
+                    self.end("gave_up_waiting");
+                    break Ok(None);
+                }
+                Ok(None) => {
+                    self.count("ws.dropped");
+                    break Err(anyhow::anyhow!("the subscription ended"));
+                }
+                Ok(Some(Err(error))) => {
+                    self.count("ws.dropped");
+                    break Err(anyhow::anyhow!("subscription error: {error}"));
+                }
+                Ok(Some(Ok(message))) => message,
+            };
+            let now = unix_ms();
+            if first {
+                self.env
+                    .recorder
+                    .value("sub.first_message", micros(started.elapsed()));
+                first = false;
+            }
+            if let ControlFlow::Break(end) = self.on_position(&message, now) {
+                break end;
+            }
+        };
+        self.count("ws.closed");
+        result
+    }
+
+    /// Opens a socket on this fan's WebSocket base and subscribes, timed as `ws.subscribe`:
+    /// when the opening started, and the stream of pushed payloads.
+    async fn open_subscription(
+        &self,
+        event: &str,
+    ) -> anyhow::Result<(
+        Instant,
+        impl Stream<Item = Result<Value, graphql_ws_client::Error>> + use<>,
+    )> {
+        let account = self.account.clone().context("a fan needs an account")?;
+        let targets = &self.env.ws_targets;
+        let base = &targets[self.n % targets.len()];
+        let started = Instant::now();
+        let opened = ws::subscribe(
+            base,
+            "/graphql",
+            self.n,
+            self.env.source_ips,
+            &account.access_token,
+            RawOperation {
+                query: ops::POSITION.to_owned(),
+                variables: json!({ "e": event }),
+            },
+        )
+        .await;
+        let outcome = match &opened {
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::Error("WS_CONNECT".into()),
+        };
+        self.env
+            .recorder
+            .request("ws.subscribe", started.elapsed(), outcome);
+        Ok((started, opened?))
+    }
+
+    /// Reads one pushed position received at `received_unix_ms`: `Break` with how the wait
+    /// ended (admitted, another end of the visit, or an error), `Continue` while it goes on.
+    fn on_position(
+        &mut self,
+        message: &Value,
+        received_unix_ms: f64,
+    ) -> ControlFlow<anyhow::Result<Option<Value>>> {
+        if let Some(code) = message["errors"][0]["extensions"]["code"].as_str() {
+            self.env.recorder.request(
+                "ws.message",
+                Duration::ZERO,
+                Outcome::Error(code.to_owned()),
+            );
+            return ControlFlow::Break(Err(anyhow::anyhow!("subscription error {code}")));
+        }
+        let status = message["data"]["queuePosition"].clone();
+        self.count("sub.messages");
+        if let Some(at) = status["updatedAt"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        {
+            let lag_ms = received_unix_ms - at.timestamp_micros() as f64 / 1e3;
+            self.env
+                .recorder
+                .value("sub.lag", (lag_ms.max(0.0) * 1e3) as u64);
+        }
+        match status["state"].as_str() {
+            Some("ADMITTED") => ControlFlow::Break(Ok(Some(status))),
+            Some("WAITING" | "PRESALE") | None => ControlFlow::Continue(()),
+            Some(other) => {
+                let outcome = other.to_ascii_lowercase();
+                self.end(&outcome);
+                ControlFlow::Break(Ok(None))
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The summary printed at the end of a run: one line per operation and distribution, the
+//! counters, the audit, the thresholds, the notes and the verdict.
+
+use std::fmt::Write as _;
+
+use super::Report;
+
+impl Report {
+    /// The summary printed at the end of a run.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        self.headline(&mut out);
+        self.table(&mut out);
+        self.verdicts(&mut out);
+        out
+    }
+
+    fn headline(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "\n{} against {} (event {}), {:.1} s, {} requests, {:.3}% errors",
+            self.scenario,
+            self.target,
+            self.event,
+            self.seconds,
+            self.requests,
+            self.error_rate * 100.0
+        );
+    }
+
+    /// One row per operation, then one per distribution, then the counters.
+    fn table(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "{:<22} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}  outcomes",
+            "operation",
+            "count",
+            "req/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "max ms",
+            "err%"
+        );
+        for op in &self.ops {
+            let l = &op.latency_ms;
+            let mut outcomes: Vec<String> = op
+                .expected
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect();
+            outcomes.extend(op.errors.iter().map(|(code, n)| format!("ERR {code} {n}")));
+            let _ = writeln!(
+                out,
+                "{:<22} {:>8} {:>8.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7.3}  {}",
+                op.name,
+                l.count,
+                op.rate,
+                l.p50,
+                l.p90,
+                l.p99,
+                l.p999,
+                l.max,
+                op.error_rate * 100.0,
+                outcomes.join(", ")
+            );
+        }
+        for (name, l) in &self.values {
+            let _ = writeln!(
+                out,
+                "{:<22} {:>8} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                name, l.count, "", l.p50, l.p90, l.p99, l.p999, l.max
+            );
+        }
+        let counters: Vec<String> = self
+            .counters
+            .iter()
+            .map(|(name, n)| format!("{name}={n}"))
+            .collect();
+        let _ = writeln!(out, "counters: {}", counters.join(" "));
+    }
+
+    /// The audit, the thresholds and the notes, then the run's verdict.
+    fn verdicts(&self, out: &mut String) {
+        let _ = writeln!(out, "audit:");
+        for check in &self.audit.checks {
+            let _ = writeln!(
+                out,
+                "  [{}] {}: {}",
+                if check.passed { "PASS" } else { "FAIL" },
+                check.name,
+                check.detail
+            );
+        }
+        for t in &self.thresholds {
+            let _ = writeln!(
+                out,
+                "threshold [{}] {}: {}",
+                if t.passed { "PASS" } else { "FAIL" },
+                t.rule,
+                t.detail
+            );
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
+        let _ = writeln!(
+            out,
+            "{}",
+            if self.passed {
+                "RESULT: PASS"
+            } else {
+                "RESULT: FAIL"
+            }
+        );
+    }
+}
