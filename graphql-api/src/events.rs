@@ -11,8 +11,8 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder a
 use crate::{
     context::ContextExt as _,
     error::{ApiError, ApiResult},
-    loaders::{EventCategories, RequestLoader},
     layout::SeatCategory,
+    loaders::{EventCategories, RequestLoader},
     state::AppState,
 };
 

@@ -80,7 +80,11 @@ impl<T: Topic> Hub<T> {
 
     /// An event's feed, opened and subscribed to on first use.
     pub fn feed(&self, event: i64) -> Arc<T::Feed> {
-        let mut feeds = self.inner.feeds.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut feeds = self
+            .inner
+            .feeds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(feed) = feeds.get(&event) {
             return feed.clone();
         }

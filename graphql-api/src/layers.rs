@@ -17,11 +17,22 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "foundation",
         &[
-            "config", "error", "money", "context", "telemetry", "db", "redis", "answers",
-            "layout", "seed",
+            "config",
+            "error",
+            "money",
+            "context",
+            "telemetry",
+            "db",
+            "redis",
+            "answers",
+            "layout",
+            "seed",
         ],
     ),
-    ("live updates and the queue store", &["hub", "queue_store", "live"]),
+    (
+        "live updates and the queue store",
+        &["hub", "queue_store", "live"],
+    ),
     ("shared state", &["state"]),
     (
         "request",
@@ -36,7 +47,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "service",
-        &["schema", "http", "sweeper", "startup", "cli", "testing", "layers"],
+        &[
+            "schema", "http", "sweeper", "startup", "cli", "testing", "layers",
+        ],
     ),
 ];
 
@@ -117,7 +130,10 @@ fn uses(src: &Path) -> Uses {
         }
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         // Unit tests may reach anywhere; the layering is about the code that ships.
-        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
         let entry = uses.entry(module.clone()).or_default();
         for (at, _) in code.match_indices("crate::") {
             let line_start = code[..at].rfind('\n').map_or(0, |newline| newline + 1);
@@ -128,10 +144,11 @@ fn uses(src: &Path) -> Uses {
             let names = if rest.starts_with('{') {
                 group_names(rest)
             } else {
-                vec![rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect()]
+                vec![
+                    rest.chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect(),
+                ]
             };
             let line_number = code[..at].matches('\n').count() + 1;
             for name in names {
@@ -161,15 +178,15 @@ fn loops(uses: &Uses) -> Vec<BTreeSet<String>> {
         }
         seen
     };
-    let reach: BTreeMap<&String, BTreeSet<String>> =
-        modules.iter().map(|module| (*module, reaches(module))).collect();
+    let reach: BTreeMap<&String, BTreeSet<String>> = modules
+        .iter()
+        .map(|module| (*module, reaches(module)))
+        .collect();
     let mut groups: Vec<BTreeSet<String>> = Vec::new();
     for module in &modules {
         let group: BTreeSet<String> = modules
             .iter()
-            .filter(|other| {
-                reach[module].contains(**other) && reach[**other].contains(*module)
-            })
+            .filter(|other| reach[module].contains(**other) && reach[**other].contains(*module))
             .map(|other| (*other).clone())
             .collect();
         if group.len() > 1 && !groups.contains(&group) {
@@ -190,7 +207,10 @@ fn every_module_has_a_layer() {
         .keys()
         .filter(|module| layer_of(module).is_none())
         .collect();
-    assert!(unplaced.is_empty(), "place these modules in LAYERS: {unplaced:?}");
+    assert!(
+        unplaced.is_empty(),
+        "place these modules in LAYERS: {unplaced:?}"
+    );
 }
 
 #[test]
@@ -198,14 +218,24 @@ fn no_module_uses_a_higher_layer() {
     let uses = uses(&src_dir());
     let mut upward = Vec::new();
     for (module, used) in &uses {
-        let Some(own) = layer_of(module) else { continue };
+        let Some(own) = layer_of(module) else {
+            continue;
+        };
         for (name, place) in used {
             if layer_of(name).is_some_and(|layer| layer > own) {
-                upward.push(format!("{module} ({}) uses {name} ({}) at {place}", LAYERS[own].0, LAYERS[layer_of(name).unwrap_or(0)].0));
+                upward.push(format!(
+                    "{module} ({}) uses {name} ({}) at {place}",
+                    LAYERS[own].0,
+                    LAYERS[layer_of(name).unwrap_or(0)].0
+                ));
             }
         }
     }
-    assert!(upward.is_empty(), "imports against the layering:\n{}", upward.join("\n"));
+    assert!(
+        upward.is_empty(),
+        "imports against the layering:\n{}",
+        upward.join("\n")
+    );
 }
 
 #[test]
@@ -233,10 +263,19 @@ fn no_modules_import_each_other_in_a_loop() {
 #[test]
 fn the_checker_sees_a_loop_and_a_group_spanning_lines() {
     let mut uses = Uses::new();
-    uses.entry("a".into()).or_default().insert("b".into(), "a.rs:1".into());
-    uses.entry("b".into()).or_default().insert("a".into(), "b.rs:1".into());
-    uses.entry("c".into()).or_default().insert("a".into(), "c.rs:1".into());
-    assert_eq!(loops(&uses), vec![BTreeSet::from(["a".to_owned(), "b".to_owned()])]);
+    uses.entry("a".into())
+        .or_default()
+        .insert("b".into(), "a.rs:1".into());
+    uses.entry("b".into())
+        .or_default()
+        .insert("a".into(), "b.rs:1".into());
+    uses.entry("c".into())
+        .or_default()
+        .insert("a".into(), "c.rs:1".into());
+    assert_eq!(
+        loops(&uses),
+        vec![BTreeSet::from(["a".to_owned(), "b".to_owned()])]
+    );
     assert_eq!(
         group_names("{\n    auth::{Auth, x},\n    error::ApiError,\n    state,\n};"),
         vec!["auth", "error", "state"]

@@ -37,13 +37,13 @@ pub mod error;
 pub mod events;
 pub mod guard;
 pub mod holds;
-pub mod hub;
 pub mod http;
+pub mod hub;
 pub mod idempotency;
 pub mod inventory;
-pub mod layout;
 #[cfg(test)]
 mod layers;
+pub mod layout;
 pub mod live;
 pub mod loaders;
 pub mod money;

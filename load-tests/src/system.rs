@@ -7,9 +7,9 @@ use anyhow::Context as _;
 use fred::prelude::{
     Builder, ClientLike as _, Config as RedisConfig, HashesInterface as _, LuaInterface as _,
 };
-use tokens::store::{Keys, QueueKeys};
 use sea_orm::{Database, DatabaseConnection};
 use serde::{Deserialize, Serialize};
+use tokens::store::{Keys, QueueKeys};
 
 /// Connections to the system's stores, and the event's queue keys.
 #[derive(Clone)]

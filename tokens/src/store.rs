@@ -269,7 +269,8 @@ mod tests {
 
     #[test]
     fn a_fan_has_one_spelling_whatever_the_input_spelling() {
-        let user = uuid::Uuid::parse_str("0190A3C4-0000-7000-8000-00000000002A").unwrap_or_default();
+        let user =
+            uuid::Uuid::parse_str("0190A3C4-0000-7000-8000-00000000002A").unwrap_or_default();
         assert_eq!(fan_id(&user), "0190a3c400007000800000000000002a");
     }
 }

@@ -148,9 +148,7 @@ pub fn check(
         Some(RecordState::Unavailable) => Decision::Refuse(Code::GateUnavailable),
         Some(RecordState::Missing) => Decision::Refuse(Code::TokenRevoked),
         // A record naming someone else means the jti was reused or tampered with.
-        Some(RecordState::Live(fan)) if *fan != *claims.sub => {
-            Decision::Refuse(Code::TokenRevoked)
-        }
+        Some(RecordState::Live(fan)) if *fan != *claims.sub => Decision::Refuse(Code::TokenRevoked),
         Some(RecordState::Live(_)) => Decision::Admit(Admission {
             user: claims.sub.clone(),
             event,

@@ -273,7 +273,6 @@ fn validate_email(email: &str) -> ApiResult<()> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::validate_email;

@@ -11,8 +11,8 @@ use fred::{
     prelude::{KeysInterface as _, Pool},
     types::scripts::Script,
 };
-use tokens::store::Keys;
 use sha2::{Digest as _, Sha256};
+use tokens::store::Keys;
 
 use crate::error::{ApiError, ApiResult};
 

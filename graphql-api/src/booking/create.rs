@@ -99,9 +99,7 @@ pub async fn create(
         match created {
             Ok(_) => {}
             // One in a billion: two bookings drew the same reference. Draw again.
-            Err(error)
-                if is_unique_violation(&error, "bookings_reference_key") =>
-            {
+            Err(error) if is_unique_violation(&error, "bookings_reference_key") => {
                 continue;
             }
             Err(error) => {

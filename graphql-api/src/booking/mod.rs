@@ -166,4 +166,3 @@ impl SaleBookingsMutation {
         view_one(state, buyer.user_id, Some(scope.event.id), id).await
     }
 }
-

@@ -6,8 +6,8 @@ use async_graphql::{Context, ID};
 use chrono::Utc;
 use entities::{booking::BookingStatus, hold, hold::HoldStatus, seat, seat_category};
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait as _, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, Statement, TransactionTrait as _,
+    ColumnTrait as _, ConnectionTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    Statement, TransactionTrait as _,
 };
 use uuid::Uuid;
 

@@ -144,4 +144,3 @@ async fn try_lock(
     inventory::publish(state, event.id, &changes).await;
     Ok(hold_id)
 }
-

@@ -133,4 +133,3 @@ impl HoldsMutation {
         view(state, ctx, &found).await
     }
 }
-

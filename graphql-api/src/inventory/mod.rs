@@ -138,14 +138,14 @@ pub async fn end_hold(
     execute(
         tx,
         &statements::END_HOLD,
-        vec![hold_id.into(), statements::spelled(hold_status).into()],
+        vec![hold_id.into(), statements::spelled(&hold_status).into()],
         "ending a hold",
     )
     .await?;
     execute(
         tx,
         &statements::END_UNPAID_BOOKING,
-        vec![hold_id.into(), statements::spelled(booking_status).into()],
+        vec![hold_id.into(), statements::spelled(&booking_status).into()],
         "ending a hold's booking",
     )
     .await?;

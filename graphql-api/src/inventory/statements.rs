@@ -12,12 +12,12 @@ use entities::{
 use sea_orm::ActiveEnum;
 
 /// A status as the database spells it.
-pub fn spelled<E: ActiveEnum<Value = String>>(status: E) -> String {
+pub fn spelled<E: ActiveEnum<Value = String>>(status: &E) -> String {
     status.to_value()
 }
 
 /// A status as an SQL literal.
-fn literal<E: ActiveEnum<Value = String>>(status: E) -> String {
+fn literal<E: ActiveEnum<Value = String>>(status: &E) -> String {
     format!("'{}'", spelled(status))
 }
 
@@ -33,8 +33,8 @@ pub static HOLD_SEATS: Sql = LazyLock::new(|| {
          WHERE event_id = $2 AND id = ANY($3) \
            AND (status = {available} OR (status = {held} AND held_until <= now())) \
          RETURNING id, version",
-        held = literal(SeatStatus::Held),
-        available = literal(SeatStatus::Available),
+        held = literal(&SeatStatus::Held),
+        available = literal(&SeatStatus::Available),
     )
 });
 
@@ -43,8 +43,8 @@ pub static SEATS_FREE: Sql = LazyLock::new(|| {
     format!(
         "SELECT id, (status = {available} OR (status = {held} AND held_until <= now())) AS free \
          FROM seats WHERE event_id = $1 AND id = ANY($2)",
-        held = literal(SeatStatus::Held),
-        available = literal(SeatStatus::Available),
+        held = literal(&SeatStatus::Held),
+        available = literal(&SeatStatus::Available),
     )
 });
 
@@ -53,7 +53,7 @@ pub static FREE_HOLD_SEATS: Sql = LazyLock::new(|| {
     format!(
         "UPDATE seats SET status = {available}, hold_id = NULL, held_until = NULL, \
          version = version + 1, updated_at = now() WHERE hold_id = $1 RETURNING id, version",
-        available = literal(SeatStatus::Available),
+        available = literal(&SeatStatus::Available),
     )
 });
 
@@ -61,7 +61,7 @@ pub static FREE_HOLD_SEATS: Sql = LazyLock::new(|| {
 pub static END_HOLD: Sql = LazyLock::new(|| {
     format!(
         "UPDATE holds SET status = $2, ended_at = now() WHERE id = $1 AND status = {active}",
-        active = literal(HoldStatus::Active),
+        active = literal(&HoldStatus::Active),
     )
 });
 
@@ -70,8 +70,8 @@ pub static END_UNPAID_BOOKING: Sql = LazyLock::new(|| {
     format!(
         "UPDATE bookings SET status = $2, cancelled_at = now(), updated_at = now() \
          WHERE hold_id = $1 AND status IN ({pending}, {failed})",
-        pending = literal(BookingStatus::PendingPayment),
-        failed = literal(BookingStatus::PaymentFailed),
+        pending = literal(&BookingStatus::PendingPayment),
+        failed = literal(&BookingStatus::PaymentFailed),
     )
 });
 
@@ -83,9 +83,8 @@ pub static FOLLOW_HOLD: Sql = LazyLock::new(|| {
 });
 
 /// $1 booking.
-pub static CONFIRM_LINES: Sql = LazyLock::new(|| {
-    "UPDATE booking_seats SET confirmed = true WHERE booking_id = $1".to_owned()
-});
+pub static CONFIRM_LINES: Sql =
+    LazyLock::new(|| "UPDATE booking_seats SET confirmed = true WHERE booking_id = $1".to_owned());
 
 /// $1 booking, $2 its hold.
 pub static BOOK_SEATS: Sql = LazyLock::new(|| {
@@ -95,8 +94,8 @@ pub static BOOK_SEATS: Sql = LazyLock::new(|| {
          WHERE hold_id = $2 AND status = {held} \
            AND id IN (SELECT seat_id FROM booking_seats WHERE booking_id = $1) \
          RETURNING id, version",
-        booked = literal(SeatStatus::Booked),
-        held = literal(SeatStatus::Held),
+        booked = literal(&SeatStatus::Booked),
+        held = literal(&SeatStatus::Held),
     )
 });
 
@@ -104,7 +103,7 @@ pub static BOOK_SEATS: Sql = LazyLock::new(|| {
 pub static CONVERT_HOLD: Sql = LazyLock::new(|| {
     format!(
         "UPDATE holds SET status = {converted}, ended_at = now() WHERE id = $1",
-        converted = literal(HoldStatus::Converted),
+        converted = literal(&HoldStatus::Converted),
     )
 });
 
@@ -112,7 +111,7 @@ pub static CONVERT_HOLD: Sql = LazyLock::new(|| {
 pub static CONFIRM_BOOKING: Sql = LazyLock::new(|| {
     format!(
         "UPDATE bookings SET status = {confirmed}, confirmed_at = now(), updated_at = now() WHERE id = $1",
-        confirmed = literal(BookingStatus::Confirmed),
+        confirmed = literal(&BookingStatus::Confirmed),
     )
 });
 
@@ -121,21 +120,20 @@ pub static FREE_BOOKED_SEATS: Sql = LazyLock::new(|| {
     format!(
         "UPDATE seats SET status = {available}, booking_id = NULL, version = version + 1, updated_at = now() \
          WHERE booking_id = $1 RETURNING id, version",
-        available = literal(SeatStatus::Available),
+        available = literal(&SeatStatus::Available),
     )
 });
 
 /// $1 booking.
-pub static UNCONFIRM_LINES: Sql = LazyLock::new(|| {
-    "UPDATE booking_seats SET confirmed = false WHERE booking_id = $1".to_owned()
-});
+pub static UNCONFIRM_LINES: Sql =
+    LazyLock::new(|| "UPDATE booking_seats SET confirmed = false WHERE booking_id = $1".to_owned());
 
 /// $1 booking.
 pub static REFUND_PAYMENT: Sql = LazyLock::new(|| {
     format!(
         "UPDATE payments SET status = {refunded}, updated_at = now() WHERE booking_id = $1 AND status = {succeeded}",
-        refunded = literal(PaymentStatus::Refunded),
-        succeeded = literal(PaymentStatus::Succeeded),
+        refunded = literal(&PaymentStatus::Refunded),
+        succeeded = literal(&PaymentStatus::Succeeded),
     )
 });
 
@@ -143,7 +141,7 @@ pub static REFUND_PAYMENT: Sql = LazyLock::new(|| {
 pub static REFUND_BOOKING: Sql = LazyLock::new(|| {
     format!(
         "UPDATE bookings SET status = {refunded}, cancelled_at = now(), updated_at = now() WHERE id = $1",
-        refunded = literal(BookingStatus::Refunded),
+        refunded = literal(&BookingStatus::Refunded),
     )
 });
 
@@ -157,7 +155,7 @@ mod tests {
         assert!(HOLD_SEATS.contains("status = 'AVAILABLE'"));
         assert!(END_UNPAID_BOOKING.contains("IN ('PENDING_PAYMENT', 'PAYMENT_FAILED')"));
         assert!(REFUND_PAYMENT.contains("'REFUNDED'") && REFUND_PAYMENT.contains("'SUCCEEDED'"));
-        assert_eq!(spelled(HoldStatus::Expired), "EXPIRED");
-        assert_eq!(spelled(BookingStatus::Cancelled), "CANCELLED");
+        assert_eq!(spelled(&HoldStatus::Expired), "EXPIRED");
+        assert_eq!(spelled(&BookingStatus::Cancelled), "CANCELLED");
     }
 }

@@ -16,8 +16,8 @@ use std::{
 };
 
 use fred::prelude::Pool;
-use tokio::sync::{mpsc, watch};
 use tokens::store::{Keys, QueueKeys};
+use tokio::sync::{mpsc, watch};
 
 use crate::{
     hub::{Hub, Topic},
@@ -146,7 +146,7 @@ pub fn register(hub: &QueueHub, event: i64, fan: &str) -> Registration {
 }
 
 /// Seeds an event's snapshot from an exact read, unless a message was seen already.
-pub fn seed(hub: &QueueHub, event: i64, exact: Snapshot) {
+pub fn seed(hub: &QueueHub, event: i64, exact: &Snapshot) {
     hub.feed(event).snapshot.send_if_modified(|snapshot| {
         if snapshot.at.is_some() {
             return false;
@@ -154,7 +154,7 @@ pub fn seed(hub: &QueueHub, event: i64, exact: Snapshot) {
         *snapshot = Snapshot {
             measured_rate: 0.0,
             at: None,
-            ..exact
+            ..exact.clone()
         };
         true
     });

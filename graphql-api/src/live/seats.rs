@@ -80,7 +80,12 @@ pub fn letter(status: SeatStatus) -> char {
 
 /// Publishes committed changes. A failure is logged, not returned: the change is committed,
 /// and subscribers resync on the next gap.
-pub async fn publish(redis: &fred::prelude::Pool, keys: &Keys, event: i64, changes: &[(i64, SeatStatus, i64)]) {
+pub async fn publish(
+    redis: &fred::prelude::Pool,
+    keys: &Keys,
+    event: i64,
+    changes: &[(i64, SeatStatus, i64)],
+) {
     if changes.is_empty() {
         return;
     }
@@ -102,14 +107,21 @@ pub async fn publish(redis: &fred::prelude::Pool, keys: &Keys, event: i64, chang
 /// Tells every instance that an admission ended, so its sale subscriptions close.
 pub async fn publish_revoked(redis: &fred::prelude::Pool, keys: &Keys, event: i64, jti: &str) {
     let message = serde_json::json!({ "revoked": jti }).to_string();
-    let published: Result<i64, _> = redis.next().publish(keys.seats(event).channel, message).await;
+    let published: Result<i64, _> = redis
+        .next()
+        .publish(keys.seats(event).channel, message)
+        .await;
     if let Err(error) = published {
         tracing::warn!(%error, event, "publishing a revocation failed");
     }
 }
 
 /// The event's last published sequence number.
-pub async fn current_sequence(redis: &fred::prelude::Pool, keys: &Keys, event: i64) -> ApiResult<i64> {
+pub async fn current_sequence(
+    redis: &fred::prelude::Pool,
+    keys: &Keys,
+    event: i64,
+) -> ApiResult<i64> {
     let seq: Option<i64> = fred::prelude::KeysInterface::get(redis, keys.seats(event).seq).await?;
     Ok(seq.unwrap_or(0))
 }
@@ -155,7 +167,11 @@ impl Topic for SeatTopic {
 pub type SeatHub = Hub<SeatTopic>;
 
 /// Starts the seat hub.
-pub fn start(keys: Keys, subscriber: fred::clients::SubscriberClient, batch_every: Duration) -> SeatHub {
+pub fn start(
+    keys: Keys,
+    subscriber: fred::clients::SubscriberClient,
+    batch_every: Duration,
+) -> SeatHub {
     Hub::start(SeatTopic { keys, batch_every }, subscriber)
 }
 
@@ -214,4 +230,3 @@ async fn coalesce(
         }
     }
 }
-

@@ -17,8 +17,7 @@ use super::{Outcome, PaymentDetailsInput, PaymentMethod, simulate, validate};
 use crate::{
     error::{ApiError, ApiResult},
     idempotency::Claim,
-    inventory,
-    queue,
+    inventory, queue,
     state::AppState,
 };
 
@@ -133,7 +132,10 @@ pub async fn settle(
             return fail(tx, payment_id, Some(booking_id), (code, message), error).await;
         }
         Outcome::TimedOut => {
-            let reason = ("PAYMENT_TIMEOUT", "The payment provider did not answer in time.");
+            let reason = (
+                "PAYMENT_TIMEOUT",
+                "The payment provider did not answer in time.",
+            );
             let error = ApiError::PaymentTimeout;
             return fail(tx, payment_id, Some(booking_id), reason, error).await;
         }
@@ -257,4 +259,3 @@ pub async fn sweep_abandoned(
     }
     Ok(settled)
 }
-

@@ -37,9 +37,7 @@ pub async fn stats(state: &AppState, event: &event::Model) -> ApiResult<QueueSta
         admitted_total: counters.admitted_total,
         now_serving: counters.serving,
         paused: counters.paused,
-        admission_rate: counters
-            .rate
-            .unwrap_or(state.config().queue_admission_rate),
+        admission_rate: counters.rate.unwrap_or(state.config().queue_admission_rate),
         admission_capacity: counters
             .capacity
             .unwrap_or(i64::from(state.config().queue_admission_capacity)),
@@ -83,7 +81,11 @@ pub fn check(setting: Setting) -> ApiResult<Setting> {
 }
 
 /// Stores an admin's setting and answers the queue's counters after it.
-pub async fn set(state: &AppState, event: &event::Model, setting: Setting) -> ApiResult<QueueStats> {
+pub async fn set(
+    state: &AppState,
+    event: &event::Model,
+    setting: Setting,
+) -> ApiResult<QueueStats> {
     queue_store::set(state.redis(), &state.keys().queue(event.id), setting).await?;
     stats(state, event).await
 }

@@ -1,9 +1,9 @@
 //! A fan's place in line: joining, leaving, an exact status, and what the fan sees of it
 //! (the admission token once admitted). Redis holds the line ([`crate::queue_store`]).
 
+use async_graphql::ID;
 use chrono::{TimeZone as _, Utc};
 use entities::event::{self, EventStatus};
-use async_graphql::ID;
 use tokens::AdmissionClaims;
 use uuid::Uuid;
 
@@ -138,7 +138,11 @@ pub(super) fn describe(
                     .max(configured_rate.min(snapshot.rate.max(0.0)))
             },
         ),
-        None => (reply.counters.serving, reply.counters.paused, configured_rate),
+        None => (
+            reply.counters.serving,
+            reply.counters.paused,
+            configured_rate,
+        ),
     };
     let rate = if rate > 0.0 { rate } else { configured_rate };
     let mut status = QueueStatus {
@@ -165,13 +169,8 @@ pub(super) fn describe(
         Place::Admitted(record) => {
             status.state = QueueState::Admitted;
             if let Some(record) = record {
-                status.admission = Some(admission(
-                    state,
-                    event,
-                    fan,
-                    &record.jti,
-                    record.expires_ms,
-                ));
+                status.admission =
+                    Some(admission(state, event, fan, &record.jti, record.expires_ms));
             }
         }
         Place::Waiting { rank, .. } => {

@@ -166,8 +166,12 @@ impl QueueMutation {
         let state = ctx.api_data::<AppState>()?;
         let event = find_event(state, &event_id).await?;
         // Only fans already in line are refreshed; a heartbeat never joins anyone.
-        crate::queue_store::heartbeat(state.redis(), &state.keys().queue(event.id), &identity.fan_key())
-            .await?;
+        crate::queue_store::heartbeat(
+            state.redis(),
+            &state.keys().queue(event.id),
+            &identity.fan_key(),
+        )
+        .await?;
         status(state, &event, &identity).await
     }
 

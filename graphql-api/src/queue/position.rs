@@ -46,9 +46,7 @@ fn on_update(reply: &FanReply, snapshot: &Snapshot, left_ahead: i64) -> Option<O
         }
         // Presale fans learn their rank from the draw itself.
         Place::Presale if snapshot.drawn => None,
-        Place::Admitted(Some(record)) if record.expires_ms <= Utc::now().timestamp_millis() => {
-            None
-        }
+        Place::Admitted(Some(record)) if record.expires_ms <= Utc::now().timestamp_millis() => None,
         _ => Some(None),
     }
 }
@@ -72,7 +70,7 @@ pub fn position_stream(
                 return;
             }
         };
-        hub::seed(state.queue_hub(), event.id, Snapshot {
+        hub::seed(state.queue_hub(), event.id, &Snapshot {
             serving: reply.counters.serving,
             lottery: reply.counters.lottery,
             drawn: reply.counters.drawn,

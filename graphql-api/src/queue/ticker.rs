@@ -114,7 +114,13 @@ pub async fn tick_and_publish(
 pub async fn tick_event(state: &AppState, event: &ActiveEvent) -> anyhow::Result<TickOutcome> {
     let outcome = admit(state, event).await?;
     if outcome.code == TickCode::NeedsDraw {
-        lottery::draw(state.db(), state.redis(), &state.keys().queue(event.id), event.id).await?;
+        lottery::draw(
+            state.db(),
+            state.redis(),
+            &state.keys().queue(event.id),
+            event.id,
+        )
+        .await?;
         return admit(state, event).await;
     }
     Ok(outcome)

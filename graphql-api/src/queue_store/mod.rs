@@ -10,16 +10,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fred::prelude::{
-    HashesInterface as _, KeysInterface as _, Pool, PubsubInterface as _,
-    SortedSetsInterface as _,
+    HashesInterface as _, KeysInterface as _, Pool, PubsubInterface as _, SortedSetsInterface as _,
 };
 use moka::future::Cache;
 use serde::{Deserialize, Serialize};
 use tokens::store::{Keys, QueueKeys};
 
 pub use self::replies::{
-    AdmissionRecord, FanReply, LeaveOutcome, OutReason, Place, QueueCounters, TickCode,
-    TickOutcome,
+    AdmissionRecord, FanReply, LeaveOutcome, OutReason, Place, QueueCounters, TickCode, TickOutcome,
 };
 use crate::{error::ApiResult, redis::run_script};
 
@@ -52,7 +50,7 @@ pub async fn join(redis: &Pool, keys: &QueueKeys, fan: &str, opens_ms: i64) -> A
         vec![fan.to_owned(), opens_ms.to_string()],
     )
     .await?;
-    Ok(FanReply::parse(&reply)?)
+    FanReply::parse(&reply)
 }
 
 /// Where `fan` stands, with an exact rank.
@@ -71,7 +69,7 @@ pub async fn status(redis: &Pool, keys: &QueueKeys, fan: &str) -> ApiResult<FanR
         vec![fan.to_owned()],
     )
     .await?;
-    Ok(FanReply::parse(&reply)?)
+    FanReply::parse(&reply)
 }
 
 /// Takes `fan` out of the line, or ends their admission, recording `reason`.
@@ -99,7 +97,7 @@ pub async fn leave(
         ],
     )
     .await?;
-    Ok(LeaveOutcome::parse(&reply)?)
+    LeaveOutcome::parse(&reply)
 }
 
 /// Refreshes a waiting fan's sign of life; a fan not in line is not added.
@@ -146,7 +144,11 @@ pub struct AdmitRequest {
 }
 
 /// One atomic admission step (see [`scripts::ADMIT`]).
-pub async fn admit(redis: &Pool, keys: &QueueKeys, request: AdmitRequest) -> ApiResult<TickOutcome> {
+pub async fn admit(
+    redis: &Pool,
+    keys: &QueueKeys,
+    request: AdmitRequest,
+) -> ApiResult<TickOutcome> {
     let mut args = vec![
         request.opens_ms.to_string(),
         request.default_rate.to_string(),
@@ -171,7 +173,7 @@ pub async fn admit(redis: &Pool, keys: &QueueKeys, request: AdmitRequest) -> Api
         args,
     )
     .await?;
-    Ok(TickOutcome::parse(&reply)?)
+    TickOutcome::parse(&reply)
 }
 
 /// Commits a lottery draw: `order` takes ranks `1..`. `None` when the event was drawn already.
@@ -188,7 +190,9 @@ pub async fn draw(redis: &Pool, keys: &QueueKeys, order: Vec<String>) -> ApiResu
 
 /// Everyone in presale, by join time (the lottery's entrants).
 pub async fn presale_fans(redis: &Pool, keys: &QueueKeys) -> ApiResult<Vec<String>> {
-    Ok(redis.zrange(&keys.pre, 0, -1, None, false, None, false).await?)
+    Ok(redis
+        .zrange(&keys.pre, 0, -1, None, false, None, false)
+        .await?)
 }
 
 /// An admin's setting of the event's queue.
@@ -215,7 +219,9 @@ pub async fn set(redis: &Pool, keys: &QueueKeys, setting: Setting) -> ApiResult<
 /// Switches an event's gate for the gateway (`1` on, `0` off).
 pub async fn set_gate(redis: &Pool, keys: &Keys, event: i64, enabled: bool) -> ApiResult<()> {
     let value = if enabled { "1" } else { "0" };
-    let _: () = redis.set(keys.gate(event), value, None, None, false).await?;
+    let _: () = redis
+        .set(keys.gate(event), value, None, None, false)
+        .await?;
     Ok(())
 }
 
@@ -287,7 +293,13 @@ pub async fn head(redis: &Pool, keys: &QueueKeys) -> ApiResult<Head> {
     }
     let seq = score - tokens::store::FIFO_BASE;
     let mark: Vec<String> = redis
-        .zrevrangebyscore(&keys.clock, seq as f64, f64::NEG_INFINITY, false, Some((0, 1)))
+        .zrevrangebyscore(
+            &keys.clock,
+            seq as f64,
+            f64::NEG_INFINITY,
+            false,
+            Some((0, 1)),
+        )
         .await?;
     let joined_ms = mark
         .first()
@@ -303,7 +315,9 @@ pub enum Head {
     /// Ranked by the lottery: waiting since the opening.
     Lottery,
     /// Arrived FIFO, at about `joined_ms` when the clock recorded it.
-    Fifo { joined_ms: Option<i64> },
+    Fifo {
+        joined_ms: Option<i64>,
+    },
 }
 
 /// The counters a queue message carries besides the tick's own outcome.
@@ -351,7 +365,13 @@ impl Default for AdmissionRecords {
 
 impl AdmissionRecords {
     /// Whether the admission `jti` of `event` is still on record.
-    pub async fn exists(&self, redis: &Pool, keys: &Keys, event: i64, jti: &str) -> ApiResult<bool> {
+    pub async fn exists(
+        &self,
+        redis: &Pool,
+        keys: &Keys,
+        event: i64,
+        jti: &str,
+    ) -> ApiResult<bool> {
         if let Some(present) = self.cache.get(jti).await {
             return Ok(present);
         }

@@ -11,7 +11,11 @@ fn malformed(script: &str, reply: &[String]) -> ApiError {
 }
 
 /// Reads field `index` of a reply as `T`.
-fn field<T: std::str::FromStr>(script: &str, reply: &[String], index: usize) -> Result<T, ApiError> {
+fn field<T: std::str::FromStr>(
+    script: &str,
+    reply: &[String],
+    index: usize,
+) -> Result<T, ApiError> {
     reply
         .get(index)
         .and_then(|value| value.parse().ok())
@@ -183,7 +187,9 @@ impl LeaveOutcome {
     pub fn parse(reply: &[String]) -> Result<Self, ApiError> {
         match (reply.first().map(String::as_str), reply.get(1)) {
             (Some("LEFT"), Some(_)) => Ok(LeaveOutcome::Left),
-            (Some("ENDED"), Some(record)) => Ok(LeaveOutcome::Ended(AdmissionRecord::parse(record))),
+            (Some("ENDED"), Some(record)) => {
+                Ok(LeaveOutcome::Ended(AdmissionRecord::parse(record)))
+            }
             (Some("NONE"), Some(_)) => Ok(LeaveOutcome::NotInLine),
             _ => Err(malformed("leave", reply)),
         }
@@ -227,15 +233,17 @@ impl TickOutcome {
         let admitted = reply
             .iter()
             .skip(4)
-            .map(|entry| match entry.split('|').collect::<Vec<_>>().as_slice() {
-                [fan, jti, expires, number] => Some(AdmittedFan {
-                    fan: (*fan).to_owned(),
-                    jti: (*jti).to_owned(),
-                    expires_ms: expires.parse().ok()?,
-                    number: number.parse().ok()?,
-                }),
-                _ => None,
-            })
+            .map(
+                |entry| match entry.split('|').collect::<Vec<_>>().as_slice() {
+                    [fan, jti, expires, number] => Some(AdmittedFan {
+                        fan: (*fan).to_owned(),
+                        jti: (*jti).to_owned(),
+                        expires_ms: expires.parse().ok()?,
+                        number: number.parse().ok()?,
+                    }),
+                    _ => None,
+                },
+            )
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| malformed(SCRIPT, reply))?;
         Ok(Self {
@@ -264,7 +272,13 @@ mod tests {
         let Ok(reply) = reply else {
             panic!("a well-formed reply was refused: {reply:?}");
         };
-        assert_eq!(reply.place, Place::Waiting { score: 1_000_000_000_000, rank: 4 });
+        assert_eq!(
+            reply.place,
+            Place::Waiting {
+                score: 1_000_000_000_000,
+                rank: 4
+            }
+        );
         assert_eq!(reply.number(), Some(3));
         assert_eq!(reply.counters.serving, 7);
         assert!(reply.counters.drawn && !reply.counters.paused && reply.new);
@@ -300,7 +314,9 @@ mod tests {
             strings(&["WAITING", "x", "4", "", "7", "3", "1", "0", "", "0", "1"]),
             strings(&["SOMEWHERE", "1", "4", "", "7", "3", "1", "0", "", "0", "1"]),
             strings(&["WAITING", "1", "4", "", "7"]),
-            strings(&["WAITING", "1", "4", "", "seven", "3", "1", "0", "", "0", "1"]),
+            strings(&[
+                "WAITING", "1", "4", "", "seven", "3", "1", "0", "", "0", "1",
+            ]),
         ] {
             assert!(FanReply::parse(&reply).is_err(), "{reply:?}");
         }
@@ -310,12 +326,22 @@ mod tests {
 
     #[test]
     fn an_admission_reply_parses_into_its_fans() {
-        let outcome = TickOutcome::parse(&strings(&["OK", "12", "1", "2", "f1|j1|5000|11", "f2|j2|5000|12"]));
+        let outcome = TickOutcome::parse(&strings(&[
+            "OK",
+            "12",
+            "1",
+            "2",
+            "f1|j1|5000|11",
+            "f2|j2|5000|12",
+        ]));
         let Ok(outcome) = outcome else {
             panic!("a well-formed tick was refused: {outcome:?}");
         };
         assert_eq!(outcome.code, TickCode::Ok);
-        assert_eq!((outcome.serving, outcome.expired, outcome.skipped), (12, 1, 2));
+        assert_eq!(
+            (outcome.serving, outcome.expired, outcome.skipped),
+            (12, 1, 2)
+        );
         assert_eq!(outcome.admitted.len(), 2);
         assert_eq!(outcome.admitted[1].number, 12);
     }
@@ -328,7 +354,10 @@ mod tests {
 
     #[test]
     fn leaving_reads_all_three_outcomes() {
-        assert_eq!(LeaveOutcome::parse(&strings(&["LEFT", ""])).ok(), Some(LeaveOutcome::Left));
+        assert_eq!(
+            LeaveOutcome::parse(&strings(&["LEFT", ""])).ok(),
+            Some(LeaveOutcome::Left)
+        );
         assert_eq!(
             LeaveOutcome::parse(&strings(&["ENDED", "j9|77"])).ok(),
             Some(LeaveOutcome::Ended(Some(AdmissionRecord {
@@ -336,6 +365,9 @@ mod tests {
                 expires_ms: 77
             })))
         );
-        assert_eq!(LeaveOutcome::parse(&strings(&["NONE", ""])).ok(), Some(LeaveOutcome::NotInLine));
+        assert_eq!(
+            LeaveOutcome::parse(&strings(&["NONE", ""])).ok(),
+            Some(LeaveOutcome::NotInLine)
+        );
     }
 }

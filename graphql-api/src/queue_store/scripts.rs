@@ -9,9 +9,9 @@
 use std::sync::LazyLock;
 
 use fred::types::scripts::Script;
-use tokens::store::{self, FIFO_BASE, NOW_MS, STATUS_BODY};
 #[cfg(doc)]
 use tokens::store::QueueKeys;
+use tokens::store::{self, FIFO_BASE, NOW_MS, STATUS_BODY};
 
 /// Join, then report as [`STATUS`] does (the script is the stores' contract, so load tests
 /// can call it directly). KEYS: [`QueueKeys::join_keys`]. ARGV: fan opens_ms.

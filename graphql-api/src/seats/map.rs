@@ -122,4 +122,3 @@ async fn layout(state: &AppState, event_id: i64) -> ApiResult<Arc<SeatLayout>> {
         .await
         .map_err(|error: Arc<anyhow::Error>| anyhow::anyhow!("{error:#}").into())
 }
-

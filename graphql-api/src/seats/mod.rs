@@ -16,10 +16,10 @@ use chrono::{DateTime, Utc};
 use entities::{seat, seat_category};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 
+use self::pages::parse_category_id;
 pub use self::pages::{
     PageRequest, SeatFilter, availability, decode_cursor, encode_cursor, seats_page,
 };
-use self::pages::parse_category_id;
 pub use crate::layout::SeatCategory;
 use crate::{
     context::ContextExt as _,
@@ -249,4 +249,3 @@ impl SeatsSubscription {
         ))
     }
 }
-

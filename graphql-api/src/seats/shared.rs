@@ -18,12 +18,12 @@ use std::{
     sync::Arc,
 };
 
+use crate::{answers::SharedAnswer, live::seats::current_sequence, state::AppState};
 use async_graphql::parser::types::{OperationType, Selection};
 use axum::{
     body::Bytes,
     http::{HeaderMap, header},
 };
-use crate::{answers::SharedAnswer, live::seats::current_sequence, state::AppState};
 
 /// Whether a client takes gzip (`Accept-Encoding`, a `q=0` refuses it).
 pub fn accepts_gzip(headers: &HeaderMap) -> bool {
