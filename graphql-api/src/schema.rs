@@ -160,13 +160,19 @@ pub const REFUSED_BEFORE_EXECUTION: &str = "x-tickets-refused-before-execution";
 struct ErrorCodesExtension {
     /// Set once a field may have run: errors after that are field errors (HTTP 200).
     executing: std::sync::atomic::AtomicBool,
+    /// Where the request's argument values are. Read at validation: the request's own data
+    /// is not yet attached when the `request` hook starts.
+    argument_values: std::sync::OnceLock<Vec<async_graphql::Pos>>,
 }
 
 #[async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        response.errors.iter_mut().for_each(assign_code);
+        let arguments = self.argument_values.get().map_or(&[][..], Vec::as_slice);
+        for error in &mut response.errors {
+            assign_code(error, arguments);
+        }
         let executed = self.executing.load(std::sync::atomic::Ordering::Relaxed);
         if !executed && !response.errors.is_empty() {
             response.http_headers.insert(
@@ -195,9 +201,12 @@ impl Extension for ErrorCodesExtension {
         next: async_graphql::extensions::NextSubscribe<'_>,
     ) -> futures_util::stream::BoxStream<'s, Response> {
         use futures_util::StreamExt as _;
+        let arguments = self.argument_values.get().cloned().unwrap_or_default();
         next.run(ctx, stream)
-            .map(|mut response| {
-                response.errors.iter_mut().for_each(assign_code);
+            .map(move |mut response| {
+                for error in &mut response.errors {
+                    assign_code(error, &arguments);
+                }
                 response
             })
             .boxed()
@@ -223,12 +232,20 @@ impl Extension for ErrorCodesExtension {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let from_variables = ctx.data_opt::<crate::guard::VariableArguments>();
+        let _ = self.argument_values.set(
+            from_variables
+                .map(|arguments| arguments.values.clone())
+                .unwrap_or_default(),
+        );
         next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
                 .map(|error| {
                     let passed_in_variables = from_variables.is_some_and(|arguments| {
-                        error.locations.iter().any(|at| arguments.0.contains(at))
+                        error
+                            .locations
+                            .iter()
+                            .any(|at| arguments.names.contains(at))
                     });
                     // async-graphql reports its limits with these fixed messages. A value
                     // of the wrong type is the client's input when it came in variables;
@@ -269,9 +286,10 @@ fn code_of(error: &ServerError) -> Option<&async_graphql::Value> {
         .and_then(|extensions| extensions.get("code"))
 }
 
-/// Maps one error at the boundary: our own errors by variant, argument errors as bad input,
-/// anything else as internal (logged once, message hidden).
-fn assign_code(error: &mut ServerError) {
+/// Maps one error at the boundary: our own errors by variant, errors pointing at an argument's
+/// value (it could not be read as its type) as bad input, anything else as internal (logged
+/// once, message hidden).
+fn assign_code(error: &mut ServerError, argument_values: &[async_graphql::Pos]) {
     if code_of(error).is_some() {
         return;
     }
@@ -287,12 +305,10 @@ fn assign_code(error: &mut ServerError) {
             }
         }
         api_error.code()
-    } else if error.message.starts_with("Failed to parse")
-        || error.message.starts_with("Invalid value")
-        || error.message.starts_with("Expected input type")
-        || error
-            .message
-            .contains("Internal error occurred while parsing")
+    } else if error
+        .locations
+        .iter()
+        .any(|at| argument_values.contains(at))
     {
         ErrorCode::BadUserInput
     } else {

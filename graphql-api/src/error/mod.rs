@@ -12,7 +12,6 @@ pub use self::codes::ErrorCode;
 /// Result of everything a resolver calls.
 pub type ApiResult<T> = Result<T, ApiError>;
 
-
 /// Everything that can go wrong in the API.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {

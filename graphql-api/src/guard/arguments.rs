@@ -10,11 +10,18 @@ use async_graphql_value::Value;
 use super::scan::nul_refused;
 use crate::error::ApiError;
 
-/// Where the document passes variables to arguments: an argument whose value does not fit
-/// its type there is the client's input (`BAD_USER_INPUT`), not a document that does not
-/// fit the schema (`GRAPHQL_VALIDATION_FAILED`), and async-graphql reports both alike.
+/// Where the document's arguments are, so an error is told by where it points rather than by
+/// the library's wording.
 #[derive(Clone, Debug, Default)]
-pub struct VariableArguments(pub Vec<Pos>);
+pub struct VariableArguments {
+    /// Arguments fed by variables (their names' positions): a value that does not fit its
+    /// type there is the client's input (`BAD_USER_INPUT`), not a document that does not fit
+    /// the schema (`GRAPHQL_VALIDATION_FAILED`); validation reports both alike.
+    pub names: Vec<Pos>,
+    /// Every argument's value: an error raised there while the resolver reads its arguments
+    /// is the client's input too (`BAD_USER_INPUT`), whatever it says.
+    pub values: Vec<Pos>,
+}
 
 /// Arguments and directives of every selection (nesting is already bounded).
 pub(super) fn check_literals(
@@ -26,8 +33,9 @@ pub(super) fn check_literals(
             Selection::Field(field) => {
                 for (name, value) in &field.node.arguments {
                     if check_value(&value.node)? {
-                        arguments.0.push(name.pos);
+                        arguments.names.push(name.pos);
                     }
+                    arguments.values.push(value.pos);
                 }
                 (&field.node.directives, Some(&field.node.selection_set.node))
             }

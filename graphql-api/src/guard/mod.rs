@@ -85,7 +85,7 @@ pub fn check(mut request: Request, over_http: bool) -> Result<Request, ApiError>
     let arguments =
         operation::check_document(document, &variables, operation_name.as_deref(), over_http)?;
     request.variables = variables;
-    if !arguments.0.is_empty() {
+    if !arguments.values.is_empty() {
         request = request.data(arguments);
     }
     Ok(request)
