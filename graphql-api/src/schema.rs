@@ -82,7 +82,9 @@ fn with_limits<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: Limits) -> Sche
         .limit_recursive_depth(crate::guard::MAX_RECURSIVE_DEPTH)
         .limit_directives(16)
         .extension(ErrorCodes)
-        .extension(crate::guard::Guard)
+        .extension(crate::guard::Guard {
+            max_depth: limits.max_depth,
+        })
 }
 
 /// The public schema with the instance's state.
@@ -161,8 +163,9 @@ struct ErrorCodesExtension {
     /// Set once a field may have run: errors after that are field errors (HTTP 200).
     executing: std::sync::atomic::AtomicBool,
     /// Where the request's argument values are. Read at validation: the request's own data
-    /// is not yet attached when the `request` hook starts.
-    argument_values: std::sync::OnceLock<Vec<async_graphql::Pos>>,
+    /// is not yet attached when the `request` hook starts, and a WebSocket operation's
+    /// stream is wrapped before it is prepared (so the stream holds this, not a copy).
+    argument_values: Arc<std::sync::OnceLock<Vec<async_graphql::Pos>>>,
 }
 
 #[async_trait::async_trait]
@@ -201,11 +204,12 @@ impl Extension for ErrorCodesExtension {
         next: async_graphql::extensions::NextSubscribe<'_>,
     ) -> futures_util::stream::BoxStream<'s, Response> {
         use futures_util::StreamExt as _;
-        let arguments = self.argument_values.get().cloned().unwrap_or_default();
+        let arguments = self.argument_values.clone();
         next.run(ctx, stream)
             .map(move |mut response| {
+                let arguments = arguments.get().map_or(&[][..], Vec::as_slice);
                 for error in &mut response.errors {
-                    assign_code(error, &arguments);
+                    assign_code(error, arguments);
                 }
                 response
             })
@@ -247,20 +251,20 @@ impl Extension for ErrorCodesExtension {
                             .iter()
                             .any(|at| arguments.names.contains(at))
                     });
-                    // async-graphql reports its limits with these fixed messages. A value
-                    // of the wrong type is the client's input when it came in variables;
-                    // anything else found here (unknown fields, literals of the wrong type,
-                    // invalid enum values in the document) does not fit the schema.
-                    let code = match error.message.as_str() {
-                        "Query is nested too deep." => ErrorCode::QueryTooDeep,
-                        "Query is too complex." => ErrorCode::QueryTooComplex,
-                        message
-                            if passed_in_variables
-                                && message.starts_with("Invalid value for argument") =>
-                        {
-                            ErrorCode::BadUserInput
-                        }
-                        _ => ErrorCode::GraphqlValidationFailed,
+                    // The guard refused documents too deep for the schema's limits already,
+                    // so a validation error that points nowhere can only be the complexity
+                    // limit (the one bound that needs each field's price). A value of the
+                    // wrong type is the client's input when it came in variables; anything
+                    // else (unknown fields, literals of the wrong type, invalid enum values
+                    // in the document) does not fit the schema.
+                    let code = if error.locations.is_empty() {
+                        ErrorCode::QueryTooComplex
+                    } else if passed_in_variables
+                        && error.message.starts_with("Invalid value for argument")
+                    {
+                        ErrorCode::BadUserInput
+                    } else {
+                        ErrorCode::GraphqlValidationFailed
                     };
                     with_code(error, code)
                 })

@@ -16,6 +16,9 @@ pub(super) struct Size {
     pub(super) fields: usize,
     /// Levels below the set, as async-graphql's recursion bound counts them.
     pub(super) depth: usize,
+    /// Fields nested in the deepest path, fragments inlined, as async-graphql's depth limit
+    /// counts them (a leaf field is 1).
+    pub(super) field_depth: usize,
 }
 
 /// Measures selections with fragments expanded, remembering each fragment's measure so that
@@ -46,7 +49,7 @@ impl<'a> Counter<'a> {
     pub(super) fn size(&mut self, set: &'a SelectionSet) -> Size {
         let mut total = Size::default();
         for item in &set.items {
-            let (fields, depth) = match &item.node {
+            let (fields, depth, field_depth) = match &item.node {
                 Selection::Field(field) => {
                     let inner = &field.node.selection_set.node;
                     let size = self.size(inner);
@@ -55,11 +58,11 @@ impl<'a> Counter<'a> {
                     } else {
                         size.depth + 1
                     };
-                    (size.fields.saturating_add(1), depth)
+                    (size.fields.saturating_add(1), depth, size.field_depth + 1)
                 }
                 Selection::InlineFragment(inline) => {
                     let size = self.size(&inline.node.selection_set.node);
-                    (size.fields, size.depth + 1)
+                    (size.fields, size.depth + 1, size.field_depth)
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = &spread.node.fragment_name.node;
@@ -69,11 +72,12 @@ impl<'a> Counter<'a> {
                             self.fragment(name, |counter, set| counter.size(set), Size::default())
                         }
                     };
-                    (size.fields, size.depth + 1)
+                    (size.fields, size.depth + 1, size.field_depth)
                 }
             };
             total.fields = total.fields.saturating_add(fields);
             total.depth = total.depth.max(depth);
+            total.field_depth = total.field_depth.max(field_depth);
         }
         total
     }

@@ -11,23 +11,28 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest},
 };
 
-use super::{SocketBudget, check};
+use super::{SocketBudget, check_within};
 use crate::{error::ApiError, loaders::DbLoader, state::AppState};
 
-/// Registers the guard on a schema.
-pub struct Guard;
+/// Registers the guard on a schema whose depth limit is `max_depth`.
+pub struct Guard {
+    pub max_depth: usize,
+}
 
 impl ExtensionFactory for Guard {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GuardExtension::default())
+        Arc::new(GuardExtension {
+            over_http: AtomicBool::new(false),
+            max_depth: self.max_depth,
+        })
     }
 }
 
 /// One request's guard.
-#[derive(Default)]
 struct GuardExtension {
     /// Set when the request came through `execute` (HTTP), which cannot stream.
     over_http: AtomicBool,
+    max_depth: usize,
 }
 
 #[async_trait::async_trait]
@@ -52,8 +57,12 @@ impl Extension for GuardExtension {
         if let Some(budget) = ctx.data_opt::<SocketBudget>() {
             budget.spend().map_err(ApiError::into_server_error)?;
         }
-        let mut request = check(request, self.over_http.load(Ordering::Relaxed))
-            .map_err(ApiError::into_server_error)?;
+        let mut request = check_within(
+            request,
+            self.over_http.load(Ordering::Relaxed),
+            self.max_depth,
+        )
+        .map_err(ApiError::into_server_error)?;
         if let Some(state) = ctx.data_opt::<AppState>() {
             request = request.data(DbLoader::for_request(state.db().clone()));
         }

@@ -59,9 +59,19 @@ pub const MAX_SAME_ROOT_FIELD: usize = 10;
 /// Root fields that cost a password hash (argon2) or a session rotation: once per request.
 pub const ONCE_PER_REQUEST: &[&str] = &["login", "register", "refresh"];
 
-/// Every check of the guard, in order; the request comes back parsed, with its
-/// [`VariableArguments`].
-pub fn check(mut request: Request, over_http: bool) -> Result<Request, ApiError> {
+/// Every check of the guard, in order, with no field-depth bound but the recursive one; the
+/// request comes back parsed, with its [`VariableArguments`].
+pub fn check(request: Request, over_http: bool) -> Result<Request, ApiError> {
+    check_within(request, over_http, usize::MAX)
+}
+
+/// [`check`], refusing fields nested deeper than `max_field_depth` (the schema's depth limit)
+/// with `QUERY_TOO_DEEP` before the schema would.
+pub fn check_within(
+    mut request: Request,
+    over_http: bool,
+    max_field_depth: usize,
+) -> Result<Request, ApiError> {
     let nesting = scan::nesting(&request.query);
     if nesting > MAX_NESTING {
         return Err(ApiError::QueryTooDeep(format!(
@@ -82,8 +92,13 @@ pub fn check(mut request: Request, over_http: bool) -> Result<Request, ApiError>
     let document = request
         .parsed_query()
         .map_err(|error| ApiError::GraphqlParseFailed(error.message))?;
-    let arguments =
-        operation::check_document(document, &variables, operation_name.as_deref(), over_http)?;
+    let arguments = operation::check_document(
+        document,
+        &variables,
+        operation_name.as_deref(),
+        over_http,
+        max_field_depth,
+    )?;
     request.variables = variables;
     if !arguments.values.is_empty() {
         request = request.data(arguments);

@@ -21,6 +21,7 @@ pub(super) fn check_document(
     variables: &Variables,
     operation_name: Option<&str>,
     over_http: bool,
+    max_field_depth: usize,
 ) -> Result<VariableArguments, ApiError> {
     let mut arguments = VariableArguments::default();
     for (_, operation) in document.operations.iter() {
@@ -58,9 +59,11 @@ pub(super) fn check_document(
     // that runs.
     let mut fields = 0;
     let mut deepest = 0;
+    let mut deepest_fields = 0;
     for (_, each) in document.operations.iter() {
         let size = counts.size(&each.node.selection_set.node);
         deepest = deepest.max(size.depth);
+        deepest_fields = deepest_fields.max(size.field_depth);
         if std::ptr::eq(&each.node, operation) {
             fields = size.fields;
         }
@@ -69,6 +72,12 @@ pub(super) fn check_document(
     if counts.too_deep || deepest > MAX_RECURSIVE_DEPTH {
         return Err(ApiError::QueryTooDeep(format!(
             "Selections nest deeper than {MAX_RECURSIVE_DEPTH} levels once fragments are expanded (or a fragment spreads itself)."
+        )));
+    }
+    // The schema's own depth limit, checked here so the code never depends on its message.
+    if deepest_fields > max_field_depth {
+        return Err(ApiError::QueryTooDeep(format!(
+            "Fields nest {deepest_fields} deep; at most {max_field_depth} are allowed."
         )));
     }
     if fields > MAX_FIELDS {
