@@ -9,6 +9,7 @@ use proptest::{
 };
 
 use crate::fuzz::values::{Gen, one_of};
+
 /// A byte-level change to a document.
 #[derive(Clone, Debug)]
 pub(super) enum Edit {

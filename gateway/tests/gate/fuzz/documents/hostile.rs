@@ -10,6 +10,7 @@ use crate::fuzz::{
     model::FieldDef,
     values::{Env, Gen, deep_literal, nesting_depth},
 };
+
 /// One root field with arguments and the smallest selection it needs.
 fn root_call(env: &Env, root: usize) -> Gen<String> {
     let env = env.clone();

@@ -22,6 +22,7 @@ use super::{
     values::{Env, Gen, one_of, pick},
     variables::{generic_variables, template},
 };
+
 /// One document (the GraphQL text, its operations' names, whether it may subscribe).
 #[derive(Clone, Debug)]
 pub(super) struct Doc {

@@ -12,6 +12,7 @@ use crate::fuzz::{
     VARIABLES,
     values::{Env, Gen, nothing, one_of, pick, wild_literal},
 };
+
 fn type_reference(env: &Env) -> Gen<String> {
     let mut names: Vec<String> = [
         "ID", "Int", "Float", "String", "Boolean", "DateTime", "Nope",

@@ -15,6 +15,7 @@ use crate::fuzz::{
         Env, Gen, deep_literal, ident, literal, members, nothing, one_of, pick, wild_literal,
     },
 };
+
 /// `(arg: value, ...)` for a field, or nothing.
 pub(super) fn arguments(env: &Env, args: &[InputValue]) -> Gen<String> {
     let mut parts = vec![members(env, args, 3, 0.9, literal, wild_literal)];

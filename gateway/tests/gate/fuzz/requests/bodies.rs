@@ -14,6 +14,7 @@ use crate::fuzz::{
     values::{Env, Gen, json_string, one_of, pick, text},
     variables::deep_json,
 };
+
 /// A request body: the bytes, and whether its document may subscribe.
 #[derive(Clone, Debug)]
 pub(in crate::fuzz) struct Body {

@@ -11,6 +11,7 @@ use crate::fuzz::{
     World,
     values::{Gen, one_of, pick, text},
 };
+
 /// A credential, resolved against the tokens of the moment when the case is sent.
 #[derive(Clone, Debug)]
 pub(in crate::fuzz) enum Cred {

@@ -19,6 +19,7 @@ pub(super) use self::{
     send::{header_value, percent_encode},
 };
 use super::values::{Env, Gen, one_of, pick};
+
 #[derive(Clone, Debug)]
 pub(super) struct HttpCase {
     /// Another path than the route's own.

@@ -10,6 +10,7 @@ use super::{
     },
 };
 use crate::fuzz::model::{InputValue, Ty};
+
 /// A value of no particular type, nested a little.
 pub(in crate::fuzz) fn wild_literal(env: &Env) -> Gen<String> {
     let names = ident(env);

@@ -19,6 +19,7 @@ pub(super) use self::{
     text::{json_string, text},
 };
 use super::model::Model;
+
 pub(super) type Gen<T> = BoxedStrategy<T>;
 
 /// What strategies may refer to: a schema and the ids seen so far.

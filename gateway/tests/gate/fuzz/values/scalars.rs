@@ -7,6 +7,7 @@ use super::{
     Env, Gen, one_of, pick,
     text::{graphql_string, text},
 };
+
 /// Escapes a GraphQL parser must refuse or decode with care.
 const ESCAPES: &[&str] = &[
     "\\u0000",

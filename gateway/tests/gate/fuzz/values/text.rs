@@ -9,6 +9,7 @@ use proptest::{
 };
 
 use super::{Gen, one_of, pick};
+
 /// Text requests really carry: card numbers that decide a payment, UPI addresses, banks...
 const PLAUSIBLE: &[&str] = &[
     "4242424242424242",

@@ -8,6 +8,7 @@ use crate::fuzz::{
     model::{InputValue, Ty},
     values::{Env, Gen, ident, json_string, members, nested, nesting_depth, one_of, pick, text},
 };
+
 /// Payment details that decide outcomes (valid cards, declines, timeouts) and broken ones.
 const PAYMENT_DETAILS: &[&str] = &[
     r#"{"card":{"number":"4242424242424242","expiryMonth":12,"expiryYear":2035,"cvv":"123","holderName":"Priya"}}"#,

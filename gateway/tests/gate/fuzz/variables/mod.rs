@@ -20,6 +20,7 @@ use super::{
     model::Ty,
     values::{Env, Gen, ident, json_string, one_of, pick},
 };
+
 /// The `variables` member: typed for `definitions`, sometimes absent, wrong or deep.
 fn variables(env: &Env, definitions: &[(String, Ty)]) -> Gen<Option<String>> {
     let mut members: Vec<Gen<Option<String>>> = definitions

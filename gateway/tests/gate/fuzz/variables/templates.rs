@@ -9,6 +9,7 @@ use crate::fuzz::{
     model::Ty,
     values::{Env, Gen, one_of},
 };
+
 /// Realistic operations, with their variables' types.
 const PUBLIC_TEMPLATES: &[(&str, &[(&str, &str)])] = &[
     (

@@ -17,6 +17,7 @@ use super::{
     values::{Env, Gen, one_of, pick},
     variables::json_wild,
 };
+
 pub(super) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
