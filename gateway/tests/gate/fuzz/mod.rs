@@ -27,24 +27,27 @@
 //! and the literals; [`documents`] builds GraphQL documents; [`variables`] the realistic
 //! operations and their JSON variables; [`requests`] bodies, credentials, headers, paths and
 //! sends HTTP cases; [`ws`] WebSocket frames and cases and sends them; [`checks`] judges the
-//! answers and writes failure reports. This file runs the cases and prints the summary.
+//! answers and writes failure reports; [`world`] is what the cases run in (the processes, the
+//! fan, the ids seen so far); [`stats`] counts what happened and sums it up. This file reads
+//! the settings, seeds each case and runs them.
 
 mod checks;
 mod documents;
 mod model;
 mod requests;
+mod stats;
 mod values;
 mod variables;
+mod world;
 mod ws;
 
 use std::{
     collections::BTreeMap,
-    path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use graphql_api::testing::{TestApp, assert_invariants, scalar};
+use graphql_api::testing::{TestApp, assert_invariants};
 use proptest::{
     strategy::{Strategy as _, ValueTree as _},
     test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner},
@@ -55,8 +58,10 @@ use self::{
     checks::{ApiLog, failure_report, harvest, signature_of},
     model::Model,
     requests::{HttpCase, http_case},
-    values::{Env, Gen},
-    ws::{Socket, WsCase, ws_case},
+    stats::{Stats, bump},
+    values::Gen,
+    world::{Kind, World},
+    ws::{WsCase, ws_case},
 };
 use crate::support::{Gateway, GatewayOptions};
 
@@ -81,207 +86,6 @@ const VARIABLES: &[&str] = &["v0", "v1", "v2", "v3"];
 
 // ---------------------------------------------------------------------------------------
 // Running cases.
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    PublicHttp,
-    SaleHttp,
-    PublicWs,
-    SaleWs,
-}
-
-impl Kind {
-    fn of(case: u64) -> Self {
-        [
-            Self::PublicHttp,
-            Self::SaleHttp,
-            Self::PublicWs,
-            Self::SaleWs,
-        ][(case % 4) as usize]
-    }
-
-    fn sale(self) -> bool {
-        matches!(self, Self::SaleHttp | Self::SaleWs)
-    }
-}
-
-/// The tokens of the moment.
-struct Fan {
-    user: uuid::Uuid,
-    admission: String,
-    access: String,
-    admin: String,
-    minted: Instant,
-}
-
-#[derive(Default)]
-struct Stats {
-    kinds: BTreeMap<&'static str, u64>,
-    /// HTTP statuses, and WebSocket upgrades refused (`ws 401`).
-    statuses: BTreeMap<String, u64>,
-    /// Error codes in answers: `errors[].extensions.code`, gateway `error.code`.
-    codes: BTreeMap<String, u64>,
-    /// WebSocket messages received, by type.
-    frames: BTreeMap<String, u64>,
-    /// WebSocket closes, by code.
-    closes: BTreeMap<String, u64>,
-    /// Connections that ended without an answer (each followed by a health check).
-    dropped: BTreeMap<String, u64>,
-    /// The first case each kind of dropped connection happened in.
-    dropped_first: BTreeMap<String, u64>,
-    /// The case being run.
-    current: u64,
-    /// ERROR lines the API logged.
-    api_errors: u64,
-    sockets: u64,
-    slowest: (Duration, u64),
-}
-
-fn bump(map: &mut BTreeMap<String, u64>, key: impl Into<String>) {
-    *map.entry(key.into()).or_default() += 1;
-}
-
-fn summary(map: &BTreeMap<String, u64>) -> String {
-    let items: Vec<String> = map
-        .iter()
-        .map(|(key, count)| format!("{key}: {count}"))
-        .collect();
-    format!("{{{}}}", items.join(", "))
-}
-
-struct World {
-    app: TestApp,
-    gateway: Gateway,
-    http: reqwest::Client,
-    event: i64,
-    other_event: i64,
-    fan: Fan,
-    ids: Vec<String>,
-    /// How many of `ids` are never forgotten (events, seats, categories).
-    fixed_ids: usize,
-    /// Bumped whenever `ids` changes (strategies are rebuilt then).
-    ids_version: u64,
-    seats: Arc<Vec<String>>,
-    /// Holds and bookings made lately, newest first.
-    holds: Vec<String>,
-    bookings: Vec<String>,
-    public: Arc<Model>,
-    sale: Arc<Model>,
-    public_socket: Option<Socket>,
-    sale_socket: Option<Socket>,
-    stats: Stats,
-    last_case: PathBuf,
-    /// `FUZZ_VERBOSE=1`: a line per answer.
-    verbose: bool,
-}
-
-impl World {
-    async fn mint_fan(app: &TestApp, event: i64) -> Fan {
-        let user = uuid::Uuid::new_v4();
-        let admin = uuid::Uuid::new_v4();
-        app.ensure_user(admin).await;
-        Fan {
-            user,
-            admission: app.admit(event, user).await,
-            access: app.access_token(user, "FAN"),
-            admin: app.access_token(admin, "ADMIN"),
-            minted: Instant::now(),
-        }
-    }
-
-    /// A new fan (new tokens): after a payment ended the admission, a revocation, or time.
-    async fn new_fan(&mut self) {
-        self.fan = Self::mint_fan(&self.app, self.event).await;
-        self.ids.push(self.fan.user.to_string());
-        // The last fan's holds and bookings are not this one's (they stay among the ids).
-        self.holds.clear();
-        self.bookings.clear();
-        self.ids_version += 1;
-        self.public_socket = None;
-        self.sale_socket = None;
-    }
-
-    fn env(&self, sale: bool) -> Env {
-        Env {
-            model: if sale {
-                self.sale.clone()
-            } else {
-                self.public.clone()
-            },
-            ids: Arc::new(self.ids.clone()),
-            seats: self.seats.clone(),
-            holds: Arc::new(self.holds.clone()),
-            bookings: Arc::new(self.bookings.clone()),
-            sale,
-        }
-    }
-
-    /// Writes the case about to be sent, so a crash leaves it behind.
-    fn record(&self, number: u64, kind: Kind, description: &str) {
-        let _ = std::fs::write(
-            &self.last_case,
-            format!("case {number} ({kind:?})\n{description}\n"),
-        );
-    }
-
-    /// Counts of what happened in the database, for the summary.
-    async fn sales(&self) -> String {
-        let db = &self.app.db.connection;
-        let mut counts = Vec::new();
-        for sql in [
-            "SELECT count(*) FROM holds",
-            "SELECT count(*) FROM bookings",
-            "SELECT count(*) FROM bookings WHERE status = 'CONFIRMED'",
-            "SELECT count(*) FROM payments",
-            "SELECT count(*) FROM payments WHERE status = 'SUCCEEDED'",
-            "SELECT count(*) FROM seats WHERE status = 'BOOKED'",
-        ] {
-            counts.push(scalar(db, sql).await);
-        }
-        format!(
-            "holds {}, bookings {} ({} confirmed), payments {} ({} succeeded), seats booked {}",
-            counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]
-        )
-    }
-
-    fn summary(&self, cases: u64, seed: u64, elapsed: Duration) -> String {
-        let stats = &self.stats;
-        let kinds: Vec<String> = [
-            ("public HTTP", "PublicHttp"),
-            ("sale HTTP", "SaleHttp"),
-            ("public WS", "PublicWs"),
-            ("sale WS", "SaleWs"),
-        ]
-        .iter()
-        .map(|(label, key)| format!("{} {label}", stats.kinds.get(key).copied().unwrap_or(0)))
-        .collect();
-        format!(
-            "fuzz: {cases} cases ({}), seed {seed}, {:.1} s, statuses {}, codes {}, ws frames {}, \
-             ws closes {}, sockets opened {}, dropped connections {}, API errors logged {}, \
-             slowest case {} at {:.0} ms",
-            kinds.join(", "),
-            elapsed.as_secs_f64(),
-            summary(&stats.statuses),
-            summary(&stats.codes),
-            summary(&stats.frames),
-            summary(&stats.closes),
-            stats.sockets,
-            summary(
-                &stats
-                    .dropped
-                    .iter()
-                    .map(|(what, count)| {
-                        let first = stats.dropped_first.get(what).copied().unwrap_or_default();
-                        (format!("{what} (first in case {first})"), *count)
-                    })
-                    .collect()
-            ),
-            stats.api_errors,
-            stats.slowest.1,
-            stats.slowest.0.as_secs_f64() * 1e3,
-        )
-    }
-}
 
 fn env_u64(name: &str) -> Option<u64> {
     let value = std::env::var(name).ok()?;
