@@ -4,7 +4,7 @@
 //! The API answers CORS for whatever reaches it. The gateway answers preflights itself (a
 //! preflight never carries an admission token, so on a sale route the gate would refuse it)
 //! and marks its own refusals so that a browser app can read their code. The values below
-//! must stay those of the API's `CorsLayer` (`graphql-api/src/http.rs`): a preflight that
+//! must stay those of the API's `CorsLayer` (`graphql-api/src/http/cors.rs`): a preflight that
 //! promises more than the API then allows only moves the browser's failure to the real call.
 
 use pingora::http::{Method, RequestHeader};
