@@ -6,6 +6,18 @@ use secrecy::ExposeSecret as _;
 
 use crate::config::Config;
 
+/// A status as the database spells it (the entities' enums are the one spelling).
+pub fn spelled<E: sea_orm::ActiveEnum<Value = String>>(status: &E) -> String {
+    status.to_value()
+}
+
+/// A status as an SQL literal, for statements written once at start. Literals rather than
+/// bound parameters on purpose: a partial index (`WHERE status = 'ACTIVE'`) is only usable by
+/// a plan that sees the literal, and a prepared statement's generic plan would not.
+pub fn literal<E: sea_orm::ActiveEnum<Value = String>>(status: &E) -> String {
+    format!("'{}'", spelled(status))
+}
+
 /// Whether `error` broke the unique constraint (or index) named `constraint`.
 pub fn is_unique_violation(error: &sea_orm::DbErr, constraint: &str) -> bool {
     matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) if message.contains(constraint))

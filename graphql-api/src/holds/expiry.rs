@@ -1,7 +1,7 @@
 //! Releasing holds whose time ran out, and publishing the freed seats. The
 //! [`sweeper`](crate::sweeper) runs it every `HOLD_SWEEP_MS`.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
 
 use anyhow::Context as _;
 use entities::{booking::BookingStatus, hold::HoldStatus};
@@ -9,9 +9,19 @@ use sea_orm::{ConnectionTrait as _, Statement, TransactionTrait as _};
 use uuid::Uuid;
 
 use crate::{
+    db::literal,
     inventory::{self, Changes},
     state::AppState,
 };
+
+/// $1 limit: active holds that ran out, oldest first, skipping those another sweep holds.
+static DUE_HOLDS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id, event_id FROM holds WHERE status = {active} AND held_until <= now() \
+         ORDER BY held_until LIMIT $1 FOR UPDATE SKIP LOCKED",
+        active = literal(&HoldStatus::Active),
+    )
+});
 
 /// Releases up to `limit` holds that ran out; returns how many.
 pub async fn sweep(state: &AppState, limit: i64) -> anyhow::Result<usize> {
@@ -19,8 +29,7 @@ pub async fn sweep(state: &AppState, limit: i64) -> anyhow::Result<usize> {
     let due = tx
         .query_all_raw(Statement::from_sql_and_values(
             tx.get_database_backend(),
-            "SELECT id, event_id FROM holds WHERE status = 'ACTIVE' AND held_until <= now() \
-             ORDER BY held_until LIMIT $1 FOR UPDATE SKIP LOCKED",
+            DUE_HOLDS.as_str(),
             [limit.into()],
         ))
         .await

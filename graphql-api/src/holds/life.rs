@@ -1,6 +1,8 @@
 //! A hold's life after it is taken: loading it, releasing it, extending it once, and how
 //! the buyer sees it.
 
+use std::sync::LazyLock;
+
 use anyhow::Context as _;
 use async_graphql::{Context, ID};
 use chrono::Utc;
@@ -14,6 +16,7 @@ use uuid::Uuid;
 use super::{Hold, HoldStatus as HoldView};
 use crate::{
     context::ContextExt as _,
+    db::literal,
     error::{ApiError, ApiResult},
     inventory,
     loaders::{EventCategories, RequestLoader},
@@ -21,6 +24,16 @@ use crate::{
     seats::Seat,
     state::AppState,
 };
+
+/// $1 hold, $2 seconds, $3 most extensions: extends a live hold once more.
+static EXTEND_HOLD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE holds SET held_until = held_until + make_interval(secs => $2), \
+             extensions_used = extensions_used + 1 \
+         WHERE id = $1 AND status = {active} AND held_until > now() AND extensions_used < $3",
+        active = literal(&HoldStatus::Active),
+    )
+});
 
 /// Loads one of the buyer's holds in this event, or `HOLD_NOT_FOUND`.
 pub async fn load(
@@ -77,9 +90,7 @@ pub async fn extend(state: &AppState, event: i64, user: Uuid, hold_id: Uuid) -> 
     let extended = tx
         .execute_raw(Statement::from_sql_and_values(
             tx.get_database_backend(),
-            "UPDATE holds SET held_until = held_until + make_interval(secs => $2), \
-                 extensions_used = extensions_used + 1 \
-             WHERE id = $1 AND status = 'ACTIVE' AND held_until > now() AND extensions_used < $3",
+            EXTEND_HOLD.as_str(),
             [
                 hold_id.into(),
                 (state.config().hold_extension_secs as f64).into(),

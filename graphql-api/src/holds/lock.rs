@@ -1,5 +1,7 @@
 //! Taking a hold: every seat or none, at most one live hold per fan, within the fan's cap.
 
+use std::sync::LazyLock;
+
 use anyhow::Context as _;
 use entities::{booking::BookingStatus, event, hold, hold::HoldStatus};
 use sea_orm::{
@@ -9,13 +11,22 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    db::{is_deadlock, is_unique_violation},
+    db::{is_deadlock, is_unique_violation, literal},
     error::{ApiError, ApiResult},
     idempotency::Claim,
     inventory::{self, Changes},
     sale::Buyer,
     state::AppState,
 };
+
+/// $1 event, $2 fan: the fan's active holds, locked, and whether each still runs.
+static OWN_ACTIVE_HOLDS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id, held_until > now() AS live FROM holds \
+         WHERE event_id = $1 AND user_id = $2 AND status = {active} FOR UPDATE",
+        active = literal(&HoldStatus::Active),
+    )
+});
 
 /// True for errors worth one more try (two transactions locked each other).
 fn is_transient(error: &ApiError) -> bool {
@@ -82,8 +93,7 @@ async fn try_lock(
     let own = tx
         .query_all_raw(Statement::from_sql_and_values(
             backend,
-            "SELECT id, held_until > now() AS live FROM holds \
-             WHERE event_id = $1 AND user_id = $2 AND status = 'ACTIVE' FOR UPDATE",
+            OWN_ACTIVE_HOLDS.as_str(),
             [event.id.into(), buyer.user_id.into()],
         ))
         .await

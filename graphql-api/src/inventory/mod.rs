@@ -7,7 +7,7 @@
 //! Statuses are the entities' enums; the SQL is written once per statement with their
 //! spellings filled in ([`statements`]), so no status is a string literal in this crate.
 
-mod statements;
+pub mod statements;
 
 use anyhow::Context as _;
 use entities::{booking::BookingStatus, hold::HoldStatus, seat::SeatStatus};

@@ -1,25 +1,16 @@
 //! The inventory's SQL, written once with the entities' status spellings filled in.
 //!
-//! Statuses are inlined as literals rather than bound as parameters on purpose: the partial
-//! indexes (`WHERE status = 'ACTIVE'`, …) are only usable by a plan that sees the literal,
-//! and a prepared statement's generic plan would not.
+//! Statuses are inlined as literals ([`crate::db::literal`]) rather than bound as parameters,
+//! so plans can use the partial indexes.
 
 use std::sync::LazyLock;
 
 use entities::{
     booking::BookingStatus, hold::HoldStatus, payment::PaymentStatus, seat::SeatStatus,
 };
-use sea_orm::ActiveEnum;
 
-/// A status as the database spells it.
-pub fn spelled<E: ActiveEnum<Value = String>>(status: &E) -> String {
-    status.to_value()
-}
-
-/// A status as an SQL literal.
-fn literal<E: ActiveEnum<Value = String>>(status: &E) -> String {
-    format!("'{}'", spelled(status))
-}
+use crate::db::literal;
+pub use crate::db::spelled;
 
 /// A lazily written statement.
 type Sql = LazyLock<String>;
@@ -142,6 +133,32 @@ pub static REFUND_BOOKING: Sql = LazyLock::new(|| {
     format!(
         "UPDATE bookings SET status = {refunded}, cancelled_at = now(), updated_at = now() WHERE id = $1",
         refunded = literal(&BookingStatus::Refunded),
+    )
+});
+
+/// $1 event, $2 now: one character per seat in id order (`B` booked, `H` held, `A` free).
+pub static SEAT_STATES: Sql = LazyLock::new(|| {
+    format!(
+        "SELECT coalesce(string_agg(CASE \
+             WHEN status = {booked} THEN 'B' \
+             WHEN status = {held} AND held_until > $2 THEN 'H' \
+             ELSE 'A' END, '' ORDER BY id), '') AS status \
+         FROM seats WHERE event_id = $1",
+        booked = literal(&SeatStatus::Booked),
+        held = literal(&SeatStatus::Held),
+    )
+});
+
+/// $1 event, $2 now: seats per category, and how many are held and booked.
+pub static SEAT_COUNTS: Sql = LazyLock::new(|| {
+    format!(
+        "SELECT category_id, \
+            count(*) AS total, \
+            count(*) FILTER (WHERE status = {held} AND held_until > $2) AS held, \
+            count(*) FILTER (WHERE status = {booked}) AS booked \
+         FROM seats WHERE event_id = $1 GROUP BY category_id",
+        booked = literal(&SeatStatus::Booked),
+        held = literal(&SeatStatus::Held),
     )
 });
 

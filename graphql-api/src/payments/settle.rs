@@ -2,12 +2,13 @@
 //! one state machine every payment goes through (direct answers, webhooks and the sweep of
 //! abandoned payments alike).
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use anyhow::Context as _;
 use chrono::Utc;
 use entities::{
     booking::{self, BookingStatus},
+    hold::HoldStatus,
     payment::PaymentStatus,
 };
 use sea_orm::{ConnectionTrait as _, DatabaseTransaction, Statement, TransactionTrait as _};
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 use super::{Outcome, PaymentDetailsInput, PaymentMethod, simulate, validate};
 use crate::{
+    db::literal,
     error::{ApiError, ApiResult},
     idempotency::Claim,
     inventory, queue,
@@ -84,6 +86,27 @@ pub async fn start(
     Ok(id)
 }
 
+/// $1 payment: it and its booking, locked, with whether the booking's hold still runs.
+static LOCK_PAYMENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT p.status AS payment_status, b.id AS booking_id, b.status AS booking_status, b.hold_id, \
+                b.event_id, b.user_id, \
+                (SELECT h.status = {active} AND h.held_until > now() FROM holds h WHERE h.id = b.hold_id) AS hold_live \
+         FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.id = $1 FOR UPDATE OF p, b",
+        active = literal(&HoldStatus::Active),
+    )
+});
+
+/// $1 seconds, $2 limit: payments still pending that long after they were recorded.
+static STALE_PAYMENTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id FROM payments WHERE status = {pending} \
+           AND created_at < now() - make_interval(secs => $1) \
+         ORDER BY created_at LIMIT $2",
+        pending = literal(&PaymentStatus::Pending),
+    )
+});
+
 /// Applies a provider's answer to a PENDING payment, in one transaction. Declines and
 /// timeouts leave the booking PAYMENT_FAILED (retry allowed) and return their error; an
 /// approval confirms the booking, unless it can no longer be confirmed (paid already, hold
@@ -102,10 +125,7 @@ pub async fn settle(
     let row = tx
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            "SELECT p.status AS payment_status, b.id AS booking_id, b.status AS booking_status, b.hold_id, \
-                    b.event_id, b.user_id, \
-                    (SELECT h.status = 'ACTIVE' AND h.held_until > now() FROM holds h WHERE h.id = b.hold_id) AS hold_live \
-             FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.id = $1 FOR UPDATE OF p, b",
+            LOCK_PAYMENT.as_str(),
             [payment_id.into()],
         ))
         .await
@@ -240,9 +260,7 @@ pub async fn sweep_abandoned(
     let stale = db
         .query_all_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
-            "SELECT id FROM payments WHERE status = 'PENDING' \
-               AND created_at < now() - make_interval(secs => $1) \
-             ORDER BY created_at LIMIT $2",
+            STALE_PAYMENTS.as_str(),
             [older_than.as_secs_f64().into(), limit.into()],
         ))
         .await

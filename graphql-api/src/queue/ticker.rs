@@ -9,12 +9,14 @@ use std::{
 
 use anyhow::Context as _;
 use chrono::Utc;
+use entities::event::EventStatus;
 use sea_orm::{ConnectionTrait as _, Statement};
 use tokio::sync::watch;
 
 use super::lottery;
 pub use crate::queue_store::{TickCode, TickOutcome};
 use crate::{
+    db::literal,
     queue_store::{self, AdmitRequest, QueueMessage},
     state::AppState,
 };
@@ -73,7 +75,11 @@ pub async fn active_events(state: &AppState) -> anyhow::Result<Vec<ActiveEvent>>
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
-            "SELECT id, sale_opens_at, gate_enabled, status IN ('SCHEDULED', 'ON_SALE') AS open FROM events",
+            format!(
+                "SELECT id, sale_opens_at, gate_enabled, status IN ({scheduled}, {on_sale}) AS open FROM events",
+                scheduled = literal(&EventStatus::Scheduled),
+                on_sale = literal(&EventStatus::OnSale),
+            ),
         ))
         .await
         .context("listing events")?;

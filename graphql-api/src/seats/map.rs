@@ -15,6 +15,7 @@ use sea_orm::{
 
 use crate::{
     error::ApiResult,
+    inventory,
     layout::{LayoutSeat, MapBounds, MapSection, SeatCategory, SeatLayout, SeatRun, build_layout},
     live::seats as seat_changes,
     state::AppState,
@@ -71,11 +72,7 @@ async fn states(state: &AppState, event_id: i64, sequence: i64) -> ApiResult<Arc
             let row = db
                 .query_one_raw(Statement::from_sql_and_values(
                     db.get_database_backend(),
-                    "SELECT coalesce(string_agg(CASE \
-                         WHEN status = 'BOOKED' THEN 'B' \
-                         WHEN status = 'HELD' AND held_until > $2 THEN 'H' \
-                         ELSE 'A' END, '' ORDER BY id), '') AS status \
-                     FROM seats WHERE event_id = $1",
+                    inventory::statements::SEAT_STATES.as_str(),
                     [event_id.into(), Utc::now().into()],
                 ))
                 .await

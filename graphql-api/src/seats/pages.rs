@@ -17,6 +17,7 @@ use sea_orm::{
 use super::{Availability, CategoryAvailability, Seat, SeatCategory, SeatStatus};
 use crate::{
     error::{ApiError, ApiResult},
+    inventory,
     state::AppState,
 };
 
@@ -152,11 +153,7 @@ pub async fn availability(
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
-            "SELECT category_id, \
-                count(*) AS total, \
-                count(*) FILTER (WHERE status = 'HELD' AND held_until > $2) AS held, \
-                count(*) FILTER (WHERE status = 'BOOKED') AS booked \
-             FROM seats WHERE event_id = $1 GROUP BY category_id",
+            inventory::statements::SEAT_COUNTS.as_str(),
             [event_id.into(), Utc::now().into()],
         ))
         .await
