@@ -33,21 +33,38 @@ fn left_ahead(reply: &FanReply) -> i64 {
     }
 }
 
-/// What the fan sees on a regular update, or `None` when their standing must be read exactly.
-fn on_update(reply: &FanReply, snapshot: &Snapshot, left_ahead: i64) -> Option<Option<i64>> {
+/// What a regular update shows the fan.
+enum Update {
+    /// Still waiting, at this estimated position.
+    Estimate(i64),
+    /// The last exact reply, unchanged.
+    Unchanged,
+    /// Their standing may have changed (their turn came, the draw ran, the admission ran
+    /// out): read it exactly.
+    ReadExactly,
+}
+
+/// What the fan sees on a regular update.
+fn on_update(reply: &FanReply, snapshot: &Snapshot, left_ahead: i64) -> Update {
     match &reply.place {
         Place::Waiting { score, .. } => {
             // The lottery's size comes with every message, so a FIFO fan's number stays right
             // across the draw without a Redis read.
             let number = number_of(*score, snapshot.lottery.max(reply.counters.lottery));
             let position = number - snapshot.serving - left_ahead;
-            // Below 1, our turn has come (admission or skip): read it exactly.
-            (position >= 1).then_some(Some(position))
+            // Below 1, our turn has come (admission or skip).
+            if position >= 1 {
+                Update::Estimate(position)
+            } else {
+                Update::ReadExactly
+            }
         }
         // Presale fans learn their rank from the draw itself.
-        Place::Presale if snapshot.drawn => None,
-        Place::Admitted(Some(record)) if record.expires_ms <= Utc::now().timestamp_millis() => None,
-        _ => Some(None),
+        Place::Presale if snapshot.drawn => Update::ReadExactly,
+        Place::Admitted(Some(record)) if record.expires_ms <= Utc::now().timestamp_millis() => {
+            Update::ReadExactly
+        }
+        _ => Update::Unchanged,
     }
 }
 
@@ -102,9 +119,9 @@ pub fn position_stream(
                 _ = updates.tick() => {
                     let snapshot = registration.snapshot.borrow().clone();
                     match on_update(&reply, &snapshot, ahead) {
-                        Some(Some(position)) => yield Ok(describe(&state, &event, &fan, &reply, Some((position, &snapshot)))),
-                        Some(None) => yield Ok(describe(&state, &event, &fan, &reply, None)),
-                        None => refresh = true,
+                        Update::Estimate(position) => yield Ok(describe(&state, &event, &fan, &reply, Some((position, &snapshot)))),
+                        Update::Unchanged => yield Ok(describe(&state, &event, &fan, &reply, None)),
+                        Update::ReadExactly => refresh = true,
                     }
                 }
                 _ = exact_reads.tick() => refresh = true,

@@ -4,6 +4,7 @@
 
 use std::{
     collections::HashMap,
+    sync::LazyLock,
     time::{Duration, Instant},
 };
 
@@ -69,17 +70,22 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Every event, and whether its sale is still open.
+static EVENTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id, sale_opens_at, gate_enabled, status IN ({scheduled}, {on_sale}) AS open FROM events",
+        scheduled = literal(&EventStatus::Scheduled),
+        on_sale = literal(&EventStatus::OnSale),
+    )
+});
+
 /// Events whose queues may move, and the gate flag of every event into Redis for the gateway.
 pub async fn active_events(state: &AppState) -> anyhow::Result<Vec<ActiveEvent>> {
     let db = state.db();
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
-            format!(
-                "SELECT id, sale_opens_at, gate_enabled, status IN ({scheduled}, {on_sale}) AS open FROM events",
-                scheduled = literal(&EventStatus::Scheduled),
-                on_sale = literal(&EventStatus::OnSale),
-            ),
+            EVENTS.as_str(),
         ))
         .await
         .context("listing events")?;
