@@ -47,6 +47,10 @@ pub enum ApiError {
     },
     #[error("Too many operations on this connection; try again in {retry_after_ms} ms.")]
     RateLimited { retry_after_ms: u64 },
+    /// This instance is at its bound of concurrent database work of one kind: answered at
+    /// once instead of queueing until the pool times out. Nothing was changed.
+    #[error("The sale is busy; nothing was changed. Try again in {retry_after_ms} ms.")]
+    Busy { retry_after_ms: u64 },
     #[error("Sign in first: send `Authorization: Bearer <accessToken>`.")]
     Unauthenticated,
     #[error("{0}")]
@@ -135,6 +139,7 @@ impl ApiError {
             ApiError::SubscriptionOverHttp => ErrorCode::SubscriptionOverHttp,
             ApiError::TooManyExpensiveFields { .. } => ErrorCode::TooManyExpensiveFields,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Busy { .. } => ErrorCode::Busy,
             ApiError::Unauthenticated => ErrorCode::Unauthenticated,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::Token(error) => {
@@ -191,7 +196,7 @@ impl ApiError {
                 ("field", serde_json::json!(field)),
                 ("max", serde_json::json!(max)),
             ],
-            ApiError::RateLimited { retry_after_ms } => {
+            ApiError::RateLimited { retry_after_ms } | ApiError::Busy { retry_after_ms } => {
                 vec![("retryAfterMs", serde_json::json!(retry_after_ms))]
             }
             _ => Vec::new(),
