@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use entities::event;
+use entities::{event, seat_category};
 use moka::future::Cache;
 use sea_orm::DatabaseConnection;
 
@@ -46,6 +46,9 @@ struct Inner {
     events: Cache<i64, Arc<event::Model>>,
     /// Seat layouts by event id: seats never move once seeded, so a layout is built once.
     layouts: Cache<i64, Arc<SeatLayout>>,
+    /// Seat categories by event id: prices are fixed once a sale opens, and the sale path
+    /// prices holds and bookings from them without a round trip.
+    categories: Cache<i64, Arc<Vec<seat_category::Model>>>,
     /// Seat-state strings by (event, seat-change sequence), for at most a second.
     seat_states: Cache<(i64, i64), Arc<str>>,
     /// Whole seat-map answers by (event, sequence, query), for at most a second.
@@ -88,6 +91,10 @@ impl AppState {
                 layouts: Cache::builder()
                     .max_capacity(64)
                     .time_to_idle(Duration::from_secs(3_600))
+                    .build(),
+                categories: Cache::builder()
+                    .max_capacity(1_024)
+                    .time_to_live(Duration::from_secs(60))
                     .build(),
                 // Weighed in bytes (a seat is one): 64 MiB holds a million-seat map's states
                 // many times over.
@@ -168,6 +175,10 @@ impl AppState {
 
     pub(crate) fn layout_cache(&self) -> &Cache<i64, Arc<SeatLayout>> {
         &self.inner.layouts
+    }
+
+    pub(crate) fn category_cache(&self) -> &Cache<i64, Arc<Vec<seat_category::Model>>> {
+        &self.inner.categories
     }
 
     pub(crate) fn seat_state_cache(&self) -> &Cache<(i64, i64), Arc<str>> {

@@ -28,6 +28,7 @@ mod sale_invariants;
 mod sale_lifecycle;
 mod sale_live;
 mod sale_payments;
+mod sale_round_trips;
 mod sale_support;
 mod sdl;
 mod seat_map;
