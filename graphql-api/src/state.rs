@@ -22,6 +22,7 @@ use crate::{
     layout::SeatLayout,
     live::{queue::QueueHub, seats::SeatHub},
     queue_store::AdmissionRecords,
+    shed::Shed,
 };
 
 /// Handles to everything an instance shares between requests.
@@ -42,6 +43,8 @@ struct Inner {
     queue_hub: QueueHub,
     seat_hub: SeatHub,
     admission_records: AdmissionRecords,
+    /// Bounds of concurrent database work per kind (load shedding).
+    shed: Shed,
     /// Events by id, briefly: every sale request names its event, and events rarely change.
     events: Cache<i64, Arc<event::Model>>,
     /// Seat layouts by event id: seats never move once seeded, so a layout is built once.
@@ -71,8 +74,10 @@ impl AppState {
         let (queue_hub, seat_hub) = hubs;
         let keys = Keys::new(config.redis_key_prefix.clone());
         let (access_keys, admission_keys) = keyrings;
+        let shed = Shed::from_config(&config);
         Self {
             inner: Arc::new(Inner {
+                shed,
                 config,
                 db,
                 redis,
@@ -153,6 +158,11 @@ impl AppState {
     /// This instance's live seat-change fan-out.
     pub fn seat_hub(&self) -> &SeatHub {
         &self.inner.seat_hub
+    }
+
+    /// This instance's bounds of concurrent database work, and their counters.
+    pub fn shed(&self) -> &Shed {
+        &self.inner.shed
     }
 
     /// Admission records checked in the last second.

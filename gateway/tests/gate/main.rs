@@ -9,5 +9,6 @@ mod fakes;
 mod fuzz;
 mod limits;
 mod operations;
+mod overload;
 mod support;
 mod websocket;

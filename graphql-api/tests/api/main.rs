@@ -34,6 +34,7 @@ mod sdl;
 mod seat_map;
 mod seats;
 mod seed;
+mod shed;
 mod support;
 mod transports;
 mod transports_journeys;
