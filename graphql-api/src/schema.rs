@@ -111,6 +111,7 @@ pub fn sale_schema(state: &AppState) -> SaleSchema {
         ),
         Limits::from_config(state.config()),
     )
+    .extension(crate::autopilot::SaleHealthHook::new(state))
     .data(state.clone())
     .finish()
 }
