@@ -29,7 +29,8 @@ use crate::{
     state::AppState,
 };
 
-/// Pooled Postgres connections in use now.
+/// Pooled Postgres connections in use now (the API only ever connects to Postgres, so the
+/// pool is always there to read).
 fn pool_in_use(db: &DatabaseConnection) -> u32 {
     let pool = db.get_postgres_connection_pool();
     pool.size()
@@ -177,5 +178,25 @@ impl Extension for Hook {
         let mutation = self.mutation.load(Ordering::Relaxed);
         self.record(mutation.then(|| started.elapsed()), &response);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_is_told_apart_whether_typed_or_already_coded() {
+        let busy = ApiError::Busy {
+            retry_after_ms: 500,
+        };
+        let from_a_resolver = async_graphql::Error::from(busy.clone())
+            .into_server_error(async_graphql::Pos::default());
+        let refused_before = busy.into_server_error();
+        let other = ApiError::SeatTaken { seat_ids: vec![1] }.into_server_error();
+
+        assert!(is_busy(&from_a_resolver));
+        assert!(is_busy(&refused_before));
+        assert!(!is_busy(&other));
     }
 }

@@ -175,7 +175,7 @@ pub async fn view(state: &AppState, event: i64, now_ms: i64) -> ApiResult<Autopi
 }
 
 /// Sets an event's bounds (checked by the caller); limits outside them move inside at once
-/// unless pinned.
+/// unless pinned or the autopilot is off.
 pub async fn set_bounds(
     state: &AppState,
     event: i64,
@@ -193,7 +193,8 @@ pub async fn set_bounds(
         ],
         ..AutopilotWrite::default()
     };
-    if current.mode == Mode::Auto && clamped != current.limits {
+    // With the autopilot off the bounds are only recorded: the limits stay as they are.
+    if state.config().autopilot_enabled && current.mode == Mode::Auto && clamped != current.limits {
         change.rate = Some(clamped.rate);
         change.capacity = Some(clamped.capacity);
         change.fields.push((
