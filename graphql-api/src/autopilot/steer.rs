@@ -98,6 +98,14 @@ async fn health(state: &AppState, now_ms: i64) -> ApiResult<Option<Health>> {
 /// time is only watched: its first change comes an interval later.
 pub async fn adjust(state: &AppState, event: i64, now_ms: i64) -> ApiResult<Decision> {
     let current = current(state, event).await?;
+    if !state.config().autopilot_enabled {
+        return Ok(Decision {
+            limits: current.limits,
+            changed: false,
+            waiting: false,
+            reason: "the autopilot is off (AUTOPILOT_ENABLED=false): holding".to_owned(),
+        });
+    }
     let health = health(state, now_ms).await?;
     let (admitted, achieved) = store::observed(state.redis(), state.keys(), event).await?;
     let first_sight = current.record.changed_ms.is_none();

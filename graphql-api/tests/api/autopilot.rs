@@ -219,6 +219,29 @@ async fn queue_stats_show_the_values_the_bounds_and_why() {
 }
 
 #[tokio::test]
+async fn with_the_autopilot_off_reports_change_nothing() {
+    let app = TestApp::spawn_with(|config| config.autopilot_enabled = false).await;
+    let state = &app.instance.state;
+    let event = app.seed_event(10).await;
+    let admin = app.access_token(uuid::Uuid::now_v7(), "ADMIN");
+    let t0 = Utc::now().timestamp_millis();
+
+    for at in [t0, t0 + INTERVAL_MS, t0 + 10 * INTERVAL_MS] {
+        report(state, "a", at, 9_000, 100).await;
+        let decision = autopilot::adjust(state, event, at).await.expect("adjust");
+        assert!(!decision.changed, "{decision:?}");
+    }
+    let stats = stats(&app, &admin, event).await;
+
+    assert_eq!(limits(state, event).await, (None, None));
+    assert_eq!(
+        stats["data"]["queueStats"]["autopilot"]["mode"], "OFF",
+        "{stats}"
+    );
+    assert_eq!(stats["data"]["queueStats"]["admissionRate"], 50.0);
+}
+
+#[tokio::test]
 async fn bounds_are_checked_and_limits_outside_them_move_inside() {
     let app = app().await;
     let state = &app.instance.state;
