@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use prometheus::{
-    Encoder as _, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
+    Encoder as _, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -93,6 +93,17 @@ struct Inner {
     latency: Vec<Histogram>,
     token_cache_hit_ratio: Gauge,
     upstream_healthy: IntGaugeVec,
+    /// Per event: `[rate, capacity, achieved rate, pinned]`, as the API's autopilot left them.
+    admission: [GaugeVec; 4],
+}
+
+/// An event's admission limits as read from Redis at a scrape (absent: never set there).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EventAdmission {
+    pub rate: Option<f64>,
+    pub capacity: Option<f64>,
+    pub achieved_rate: Option<f64>,
+    pub pinned: bool,
 }
 
 impl Metrics {
@@ -165,6 +176,31 @@ impl Metrics {
             &["upstream"],
         )?;
         registry.register(Box::new(upstream_healthy.clone()))?;
+        let event_gauge = |name: &str, help: &str| -> Result<GaugeVec, prometheus::Error> {
+            let gauge = GaugeVec::new(Opts::new(name, help), &["event"])?;
+            registry.register(Box::new(gauge.clone()))?;
+            Ok(gauge)
+        };
+        let admission = [
+            event_gauge(
+                "gateway_event_admission_rate",
+                "Fans let in per second at most, as in force (set by the API's autopilot or an \
+                 admin), per event the gateway served lately.",
+            )?,
+            event_gauge(
+                "gateway_event_admission_capacity",
+                "Fans admitted at once at most (shoppers), as in force, per event.",
+            )?,
+            event_gauge(
+                "gateway_event_admission_achieved_rate",
+                "Fans actually let in per second lately (smoothed), per event.",
+            )?,
+            event_gauge(
+                "gateway_event_autopilot_pinned",
+                "1 while an admin pinned the event's admission limits, 0 while the autopilot \
+                 steers them.",
+            )?,
+        ];
 
         let outcomes: Vec<&str> = Outcome::FIXED
             .into_iter()
@@ -190,6 +226,7 @@ impl Metrics {
                 latency,
                 token_cache_hit_ratio,
                 upstream_healthy,
+                admission,
             }),
             token_cache_hits,
             token_cache_misses,
@@ -214,6 +251,27 @@ impl Metrics {
             .upstream_healthy
             .with_label_values(&[upstream])
             .set(i64::from(healthy));
+    }
+
+    /// Replaces the per-event admission gauges with `events` (events not in it disappear).
+    pub fn set_event_admission(&self, events: &[(i64, EventAdmission)]) {
+        for gauge in &self.inner.admission {
+            gauge.reset();
+        }
+        for (event, admission) in events {
+            let label = event.to_string();
+            let values = [
+                admission.rate,
+                admission.capacity,
+                admission.achieved_rate,
+                Some(if admission.pinned { 1.0 } else { 0.0 }),
+            ];
+            for (gauge, value) in self.inner.admission.iter().zip(values) {
+                if let Some(value) = value {
+                    gauge.with_label_values(&[label.as_str()]).set(value);
+                }
+            }
+        }
     }
 
     /// The Prometheus text exposition of every metric.

@@ -14,7 +14,8 @@
 use std::{sync::Arc, time::Duration};
 
 use fred::prelude::{
-    Builder, ClientLike as _, Config as RedisConfig, KeysInterface as _, Pool, ReconnectPolicy,
+    Builder, ClientLike as _, Config as RedisConfig, HashesInterface as _, KeysInterface as _,
+    Pool, ReconnectPolicy,
 };
 use moka::sync::Cache;
 
@@ -22,8 +23,11 @@ use crate::{
     admission::{GateState, RecordLookup, RecordState},
     config::Config,
     error::GatewayError,
-    metrics::Metrics,
+    metrics::{EventAdmission, Metrics},
 };
+
+/// Most events whose admission limits one scrape of `/metrics` reads.
+const ADMISSION_EVENTS: usize = 200;
 
 /// Cached reads of admission records and gate switches. Cheap to clone.
 #[derive(Clone)]
@@ -38,6 +42,8 @@ struct Inner {
     records: Cache<(i64, String), RecordState>,
     /// event -> gate. Lives `gate_cache_ttl_ms`.
     gates: Cache<i64, GateState>,
+    /// Events whose gate was read in the last ten minutes: `/metrics` shows their limits.
+    seen: Cache<i64, ()>,
     metrics: Metrics,
 }
 
@@ -121,6 +127,10 @@ impl Store {
                     .max_capacity(100_000)
                     .time_to_live(Duration::from_millis(config.gate_cache_ttl_ms))
                     .build(),
+                seen: Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(Duration::from_secs(600))
+                    .build(),
                 metrics,
             }),
         }
@@ -138,7 +148,41 @@ impl Store {
             Err(()) => return GateState::Unavailable,
         };
         self.inner.gates.insert(event, state);
+        self.inner.seen.insert(event, ());
         state
+    }
+
+    /// Reads the admission limits in force of the events seen lately (what the API's
+    /// autopilot or an admin set) into the metrics. Called per scrape: two reads per event.
+    pub async fn refresh_admission_metrics(&self) {
+        let mut events: Vec<i64> = self.inner.seen.iter().map(|(event, ())| *event).collect();
+        events.sort_unstable();
+        events.truncate(ADMISSION_EVENTS);
+        let client = self.inner.redis.next();
+        let mut admissions = Vec::with_capacity(events.len());
+        for event in events {
+            let meta = self.inner.keys.queue(event).meta;
+            let limits: Result<(Option<f64>, Option<f64>, Option<f64>), _> = client
+                .hmget(&meta, vec!["rate", "capacity", "achieved"])
+                .await;
+            let mode: Result<Option<String>, _> =
+                client.hget(self.inner.keys.autopilot(event), "mode").await;
+            match (limits, mode) {
+                (Ok((rate, capacity, achieved_rate)), Ok(mode)) => admissions.push((
+                    event,
+                    EventAdmission {
+                        rate,
+                        capacity,
+                        achieved_rate,
+                        pinned: mode.as_deref() == Some("PINNED"),
+                    },
+                )),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(%error, event, "reading admission limits for metrics failed");
+                }
+            }
+        }
+        self.inner.metrics.set_event_admission(&admissions);
     }
 
     /// A token's record, read from Redis and cached (unless Redis could not be read).

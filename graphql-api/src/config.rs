@@ -201,6 +201,49 @@ pub struct Config {
     /// How often a subscription corrects its estimate with an exact rank, in seconds.
     #[arg(long, env = "QUEUE_EXACT_RANK_SECS", default_value_t = 60)]
     pub queue_exact_rank_secs: u64,
+    /// Let the autopilot set each event's admission rate and cap from the sale path's health
+    /// (off: the configured or admin-set values stay, as before the autopilot).
+    #[arg(long, env = "AUTOPILOT_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub autopilot_enabled: bool,
+    /// The sale mutations' p99 latency the autopilot keeps under, in ms.
+    #[arg(long, env = "AUTOPILOT_TARGET_P99_MS", default_value_t = 400)]
+    pub autopilot_target_p99_ms: u64,
+    /// The autopilot changes an event's limits at most once per this many ms.
+    #[arg(long, env = "AUTOPILOT_INTERVAL_MS", default_value_t = 3_000)]
+    pub autopilot_interval_ms: u64,
+    /// How often each instance reports its sale health to Redis, in ms (the window it reports).
+    #[arg(long, env = "AUTOPILOT_REPORT_MS", default_value_t = 1_000)]
+    pub autopilot_report_ms: u64,
+    /// Lowest admission rate the autopilot sets, unless an admin set other bounds.
+    #[arg(long, env = "AUTOPILOT_MIN_RATE", default_value_t = 1.0)]
+    pub autopilot_min_rate: f64,
+    /// Highest admission rate the autopilot sets (default: `QUEUE_ADMISSION_RATE`).
+    #[arg(long, env = "AUTOPILOT_MAX_RATE")]
+    pub autopilot_max_rate: Option<f64>,
+    /// Lowest shopper cap the autopilot sets, unless an admin set other bounds.
+    #[arg(long, env = "AUTOPILOT_MIN_CAPACITY", default_value_t = 10)]
+    pub autopilot_min_capacity: u32,
+    /// Highest shopper cap the autopilot sets (default: `QUEUE_ADMISSION_CAPACITY`).
+    #[arg(long, env = "AUTOPILOT_MAX_CAPACITY")]
+    pub autopilot_max_capacity: Option<u32>,
+    /// What a healthy adjustment adds to the rate (fans per second).
+    #[arg(long, env = "AUTOPILOT_RATE_STEP", default_value_t = 5.0)]
+    pub autopilot_rate_step: f64,
+    /// What a healthy adjustment adds to the cap (shoppers).
+    #[arg(long, env = "AUTOPILOT_CAPACITY_STEP", default_value_t = 50)]
+    pub autopilot_capacity_step: u32,
+    /// What a distressed adjustment multiplies the rate and cap by.
+    #[arg(long, env = "AUTOPILOT_CUT_FACTOR", default_value_t = 0.7)]
+    pub autopilot_cut_factor: f64,
+    /// Share of sale answers that are `BUSY` above which the sale path is in distress.
+    #[arg(long, env = "AUTOPILOT_BUSY_SHARE", default_value_t = 0.01)]
+    pub autopilot_busy_share: f64,
+    /// Share of an instance's Postgres pool in use above which the sale path is in distress.
+    #[arg(long, env = "AUTOPILOT_POOL_PRESSURE", default_value_t = 0.9)]
+    pub autopilot_pool_pressure: f64,
+    /// Sale operations a report window needs before the autopilot trusts it.
+    #[arg(long, env = "AUTOPILOT_MIN_SAMPLES", default_value_t = 20)]
+    pub autopilot_min_samples: u64,
     /// Run the background workers (admission ticker) in this instance.
     #[arg(long, env = "WORKERS_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub workers_enabled: bool,

@@ -27,6 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "answers",
             "layout",
             "seed",
+            "sale_health",
         ],
     ),
     (
@@ -39,6 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["auth", "loaders", "guard", "ws", "sale", "idempotency"],
     ),
     ("seat state", &["inventory"]),
+    ("admission control", &["autopilot"]),
     (
         "domains",
         &[

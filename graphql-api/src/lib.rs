@@ -13,6 +13,8 @@
 //! - [`sale`], [`holds`], [`booking`], [`payments`], [`idempotency`]: the sale: who is
 //!   buying, all-or-nothing holds and their expiry, bookings, simulated payments and the
 //!   provider webhook, and idempotency keys.
+//! - [`autopilot`], [`sale_health`]: admission that follows the sale's health: each instance
+//!   records and reports its sale answers, the ticker moves each event's rate and cap.
 //! - [`events`]: events on the public schema.
 //! - [`seats`]: categories, seat pages, the seat map and availability on the sale schema.
 //! - [`seed`]: the demo stadium show and large load-test events.
@@ -29,6 +31,7 @@
 pub mod accounts;
 pub mod answers;
 pub mod auth;
+pub mod autopilot;
 pub mod booking;
 pub mod cli;
 pub mod config;
@@ -53,6 +56,7 @@ pub mod queue;
 pub mod queue_store;
 pub mod redis;
 pub mod sale;
+pub mod sale_health;
 pub mod schema;
 pub mod seats;
 pub mod seed;

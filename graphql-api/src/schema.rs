@@ -116,12 +116,14 @@ pub fn public_schema(state: &AppState) -> PublicSchema {
 
 /// The sale schema with the instance's state; each request adds its [`SaleScope`].
 pub fn sale_schema(state: &AppState) -> SaleSchema {
+    // The health hook is the outermost: it sees the shed gate's BUSY answers too.
     with_limits(
         Schema::build(
             SaleQuery::default(),
             SaleMutation::default(),
             SaleSubscription::default(),
-        ),
+        )
+        .extension(crate::autopilot::SaleHealthHook::new(state)),
         Limits::from_config(state.config()),
         ShedGate {
             shed: state.shed().clone(),

@@ -90,6 +90,12 @@ impl Application {
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
         let router = http::router(&self.state);
         let (workers_tx, workers_rx) = tokio::sync::watch::channel(false);
+        let reporter = self.state.config().autopilot_enabled.then(|| {
+            tokio::spawn(crate::autopilot::report::run(
+                self.state.clone(),
+                workers_rx.clone(),
+            ))
+        });
         let ticker = self.state.config().workers_enabled.then(|| {
             (
                 tokio::spawn(queue::ticker::run(self.state.clone(), workers_rx.clone())),
@@ -117,6 +123,9 @@ impl Application {
         if let Some((ticker, expiry)) = ticker {
             let _ = ticker.await;
             let _ = expiry.await;
+        }
+        if let Some(reporter) = reporter {
+            let _ = reporter.await;
         }
         self.state.queue_hub().stop().await;
         self.state.db().clone().close().await.ok();

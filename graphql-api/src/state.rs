@@ -22,6 +22,7 @@ use crate::{
     layout::SeatLayout,
     live::{queue::QueueHub, seats::SeatHub},
     queue_store::AdmissionRecords,
+    sale_health::SaleHealth,
     shed::Shed,
 };
 
@@ -60,6 +61,8 @@ struct Inner {
     answer_hasher: RandomState,
     /// Seat maps built so far (every other answer was shared).
     seat_map_builds: AtomicU64,
+    /// The sale path's health in this instance, window by window (for the autopilot).
+    sale_health: SaleHealth,
 }
 
 impl AppState {
@@ -119,6 +122,7 @@ impl AppState {
                     .build(),
                 answer_hasher: RandomState::new(),
                 seat_map_builds: AtomicU64::new(0),
+                sale_health: SaleHealth::default(),
             }),
         }
     }
@@ -206,6 +210,11 @@ impl AppState {
     /// How many seat maps this instance has built; the rest of its map answers were shared.
     pub fn seat_map_builds(&self) -> u64 {
         self.inner.seat_map_builds.load(Ordering::Relaxed)
+    }
+
+    /// This instance's record of its sale answers (the autopilot reports it).
+    pub fn sale_health(&self) -> &SaleHealth {
+        &self.inner.sale_health
     }
 
     pub(crate) fn count_seat_map_build(&self) {

@@ -17,12 +17,14 @@
 //! | `q:{evt:E}:alive` | zset | waiting fan -> last sign of life (ms) | queue scripts, hub heartbeats |
 //! | `q:{evt:E}:out` | hash | fan -> why they left the line (`expired`, `abandoned`, `left`, `revoked`, `booked`) | queue scripts |
 //! | `q:{evt:E}:clock` | zset | every 100th FIFO number -> `n:join_ms`, to tell the oldest wait | queue scripts |
-//! | `q:{evt:E}:meta` | hash | `serving`, `lottery`, `drawn`, `paused`, `rate`, `capacity`, token bucket, counters | queue scripts, admin |
+//! | `q:{evt:E}:meta` | hash | `serving`, `lottery`, `drawn`, `paused`, `rate`, `capacity` (the limits in force), token bucket, counters, `achieved` (admissions per second lately, smoothed) | queue scripts, admin, autopilot |
 //! | `q:{evt:E}:events` | channel | the ticker's queue updates | ticker |
 //! | `adm:{evt:E}:<jti>` | string | the admission record the gateway checks (value: fan, TTL: the token's) | admit script |
 //! | `gate:{evt:E}` | string | `1` while the event's gate is on, `0` when off (absent: on) | API |
 //! | `seats:{evt:E}:seq` | string | the event's last seat-change sequence number | seat publish script |
 //! | `seats:{evt:E}:changes` | channel | committed seat changes and ended admissions | API |
+//! | `ap:{evt:E}` | hash | the event's autopilot: `mode` (`AUTO`, `PINNED`), bounds (`min_rate`, `max_rate`, `min_capacity`, `max_capacity`; absent: configured), `reason` (of the last change), `status` (the latest decision that held), `changed_ms`, `version` (compare-and-set) | autopilot, admin |
+//! | `sale:health` | hash | API instance id -> its last sale-health window (JSON with `at_ms`; stale entries are dropped by readers, the key expires when no instance reports) | every API instance |
 //! | `login:<hash>` | string | failed sign-ins of one account (hashed email) | API |
 //!
 //! Fans are spelled one way everywhere: see [`fan_id`].
@@ -83,6 +85,16 @@ impl Keys {
     /// Holds `1` when an event's gate is on and `0` when off (absent: on).
     pub fn gate(&self, event: i64) -> String {
         self.event(event, "gate")
+    }
+
+    /// The autopilot of one event: its mode, bounds and last decision.
+    pub fn autopilot(&self, event: i64) -> String {
+        self.event(event, "ap")
+    }
+
+    /// Every API instance's last window of sale health (one hash: read in one call).
+    pub fn sale_health(&self) -> String {
+        self.global("sale:health")
     }
 
     /// Failed sign-ins of one account, by a digest of its email (never the email itself).
@@ -163,12 +175,13 @@ pub const NOW_MS: &str = "local t = redis.call('TIME')\nlocal now = tonumber(t[1
 
 /// Reports a fan's state with an exact rank, and the event's counters. Expects locals
 /// `now`, `fan`, `new` and the key names `kw kp ka kt km ko` (wait pre adm tok meta out).
-/// Replies {state, score, rank, detail, serving, lottery, drawn, paused, rate, presale, new}.
+/// Replies {state, score, rank, detail, serving, lottery, drawn, paused, rate, presale, new,
+/// achieved} (`achieved`: admissions per second lately, empty before any).
 pub const STATUS_BODY: &str = r"
-local m = redis.call('HMGET', km, 'serving', 'lottery', 'drawn', 'paused', 'rate')
+local m = redis.call('HMGET', km, 'serving', 'lottery', 'drawn', 'paused', 'rate', 'achieved')
 local presale = redis.call('ZCARD', kp)
 local function reply(state, score, rank, detail)
-  return {state, score, rank, detail, m[1] or '0', m[2] or '0', m[3] or '0', m[4] or '0', m[5] or '', presale, new}
+  return {state, score, rank, detail, m[1] or '0', m[2] or '0', m[3] or '0', m[4] or '0', m[5] or '', presale, new, m[6] or ''}
 end
 local exp = redis.call('ZSCORE', ka, fan)
 if exp and tonumber(exp) > now then
@@ -250,6 +263,7 @@ mod tests {
             &seats.channel,
             &keys.gate(42),
             &keys.admission(42, "j1"),
+            &keys.autopilot(42),
         ] {
             assert!(key.contains("{evt:42}"), "{key}");
             assert!(key.starts_with("t:"), "{key}");
@@ -265,6 +279,8 @@ mod tests {
         assert_eq!(keys.queue(7).wait, "p:q:{evt:7}:wait");
         assert_eq!(keys.seats(7).channel, "p:seats:{evt:7}:changes");
         assert_eq!(keys.login_throttle("ab"), "p:login:ab");
+        assert_eq!(keys.autopilot(7), "p:ap:{evt:7}");
+        assert_eq!(keys.sale_health(), "p:sale:health");
     }
 
     #[test]

@@ -47,6 +47,7 @@ impl Gateway {
         }
         ctx.outcome = Outcome::Served;
         self.refresh_upstream_health();
+        self.store.refresh_admission_metrics().await;
         let body = Bytes::from(self.metrics.render());
         let content_type = "text/plain; version=0.0.4; charset=utf-8";
         write_response(session, 200, content_type, body, &[]).await?;

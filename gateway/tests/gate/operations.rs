@@ -81,6 +81,46 @@ async fn the_gateway_answers_its_own_health_and_prometheus_metrics() {
 }
 
 #[tokio::test]
+async fn metrics_show_the_admission_limits_the_autopilot_or_an_admin_left() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(20).await;
+    let admin = app.access_token(uuid::Uuid::now_v7(), "ADMIN");
+    let gateway = Gateway::start(GatewayOptions::new(
+        &[app.instance.address],
+        &app.redis.url,
+        &app.redis.prefix,
+    ))
+    .await;
+    let pinned = app
+        .public_as(
+            &admin,
+            "mutation($e: ID!) { pinAdmission(eventId: $e, perSecond: 7.5, capacity: 30) { admissionRate } }",
+            serde_json::json!({ "e": event.to_string() }),
+        )
+        .await;
+    reqwest::Client::new()
+        .post(format!("{}/sale/{event}/graphql", gateway.url))
+        .json(&graphql(SALE_QUERY))
+        .send()
+        .await
+        .expect("a response");
+
+    let metrics = gateway.metrics().await;
+
+    assert!(pinned["errors"].is_null(), "{pinned}");
+    for line in [
+        format!("gateway_event_admission_rate{{event=\"{event}\"}} 7.5"),
+        format!("gateway_event_admission_capacity{{event=\"{event}\"}} 30"),
+        format!("gateway_event_autopilot_pinned{{event=\"{event}\"}} 1"),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing `{line}`:\n{metrics}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn metrics_are_only_for_the_networks_allowed_to_read_them() {
     let app = TestApp::spawn().await;
     // Loopback is allowed by default; here only a network the test is not in.

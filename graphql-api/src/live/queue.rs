@@ -35,7 +35,8 @@ pub struct Snapshot {
     pub paused: bool,
     /// Admissions per second as configured.
     pub rate: f64,
-    /// Fans taken from the head per second, measured (smoothed).
+    /// Fans let in per second, measured: the ticker's smoothed count of admissions when its
+    /// message carries one, else the pace of "now serving" between messages (smoothed).
     pub measured_rate: f64,
     /// When the last message arrived.
     pub at: Option<Instant>,
@@ -163,7 +164,9 @@ pub fn seed(hub: &QueueHub, event: i64, exact: &Snapshot) {
 fn apply(feed: &Feed, message: QueueMessage) {
     let now = Instant::now();
     feed.snapshot.send_modify(|snapshot| {
-        if let Some(at) = snapshot.at {
+        if let Some(achieved) = message.achieved.filter(|achieved| *achieved >= 0.01) {
+            snapshot.measured_rate = achieved;
+        } else if let Some(at) = snapshot.at {
             let seconds = now.duration_since(at).as_secs_f64();
             if seconds > 0.05 {
                 let rate = (message.serving - snapshot.serving).max(0) as f64 / seconds;

@@ -1,5 +1,6 @@
 //! What admins see of and do to an event's queue: its counters, pausing, the admission rate
-//! and cap, revoking an admission, and the event's gate.
+//! and cap (pinned, or steered by the autopilot within bounds), revoking an admission, and
+//! the event's gate.
 
 use anyhow::Context as _;
 use async_graphql::ID;
@@ -10,6 +11,7 @@ use uuid::Uuid;
 
 use super::{LotteryDraw, QueueStats, line};
 use crate::{
+    autopilot::{self, Bounds},
     error::{ApiError, ApiResult},
     queue_store::{self, Head, OutReason, Place, Setting},
     state::AppState,
@@ -20,6 +22,7 @@ pub async fn stats(state: &AppState, event: &event::Model) -> ApiResult<QueueSta
     let keys = state.keys().queue(event.id);
     let counters = queue_store::counters(state.redis(), &keys).await?;
     let now = Utc::now();
+    let autopilot = autopilot::view(state, event.id, now.timestamp_millis()).await?;
     let oldest_wait_seconds = match queue_store::head(state.redis(), &keys).await? {
         Head::Empty => None,
         Head::Lottery => Some((now - event.sale_opens_at).num_seconds().max(0)),
@@ -41,6 +44,8 @@ pub async fn stats(state: &AppState, event: &event::Model) -> ApiResult<QueueSta
         admission_capacity: counters
             .capacity
             .unwrap_or(i64::from(state.config().queue_admission_capacity)),
+        achieved_admission_rate: autopilot.achieved_rate,
+        autopilot: autopilot.into(),
         oldest_wait_seconds,
         lottery: lottery_draw(state, event.id).await?,
     })
@@ -80,13 +85,50 @@ pub fn check(setting: Setting) -> ApiResult<Setting> {
     }
 }
 
-/// Stores an admin's setting and answers the queue's counters after it.
+/// Stores an admin's setting and answers the queue's counters after it. A rate or cap pins
+/// the event's limits: the autopilot leaves them until resumed.
 pub async fn set(
     state: &AppState,
     event: &event::Model,
     setting: Setting,
 ) -> ApiResult<QueueStats> {
-    queue_store::set(state.redis(), &state.keys().queue(event.id), setting).await?;
+    match setting {
+        Setting::Rate(rate) => return pin(state, event, Some(rate), None).await,
+        Setting::Capacity(capacity) => {
+            return pin(state, event, None, Some(capacity.unsigned_abs())).await;
+        }
+        Setting::Paused(_) => {
+            queue_store::set(state.redis(), &state.keys().queue(event.id), setting).await?
+        }
+    }
+    stats(state, event).await
+}
+
+/// Pins the event's rate and cap (an absent value keeps the one in force).
+pub async fn pin(
+    state: &AppState,
+    event: &event::Model,
+    rate: Option<f64>,
+    capacity: Option<u32>,
+) -> ApiResult<QueueStats> {
+    let now_ms = Utc::now().timestamp_millis();
+    autopilot::pin(state, event.id, rate, capacity, now_ms).await?;
+    stats(state, event).await
+}
+
+/// Hands the event's rate and cap back to the autopilot.
+pub async fn resume(state: &AppState, event: &event::Model) -> ApiResult<QueueStats> {
+    autopilot::resume(state, event.id, Utc::now().timestamp_millis()).await?;
+    stats(state, event).await
+}
+
+/// Sets the range the autopilot keeps the event's rate and cap in (checked by the caller).
+pub async fn set_bounds(
+    state: &AppState,
+    event: &event::Model,
+    bounds: Bounds,
+) -> ApiResult<QueueStats> {
+    autopilot::set_bounds(state, event.id, bounds, Utc::now().timestamp_millis()).await?;
     stats(state, event).await
 }
 

@@ -138,10 +138,15 @@ pub(super) fn describe(
                     .max(configured_rate.min(snapshot.rate.max(0.0)))
             },
         ),
+        // The rate actually achieved lately (what the ETA should use), else the configured.
         None => (
             reply.counters.serving,
             reply.counters.paused,
-            configured_rate,
+            reply
+                .counters
+                .achieved
+                .filter(|achieved| *achieved >= 0.01)
+                .unwrap_or(configured_rate),
         ),
     };
     let rate = if rate > 0.0 { rate } else { configured_rate };

@@ -3,6 +3,7 @@
 //! [`hub`] fans updates out inside each instance; the [`lottery`] orders presale fans.
 
 pub mod admin;
+pub mod autopilot;
 pub mod line;
 pub mod lottery;
 pub mod position;
@@ -14,6 +15,7 @@ use futures_util::Stream;
 
 pub use self::{
     admin::stats,
+    autopilot::{AutopilotMode, AutopilotStatus},
     line::{admission, complete_admission, join, leave, status},
     position::position_stream,
 };
@@ -107,8 +109,15 @@ pub struct QueueStats {
     pub admitted_total: i64,
     pub now_serving: i64,
     pub paused: bool,
+    /// Fans let in per second at most, as in force (set by the autopilot or an admin).
     pub admission_rate: f64,
+    /// Fans admitted at once at most (shoppers), as in force.
     pub admission_capacity: i64,
+    /// Fans actually let in per second lately (smoothed over about ten seconds); null before
+    /// any. Waiting fans' estimated waits use it.
+    pub achieved_admission_rate: Option<f64>,
+    /// Who sets the rate and cap, between which bounds, and why they are what they are.
+    pub autopilot: AutopilotStatus,
     /// How long the fan at the head has waited (to within 100 arrivals).
     pub oldest_wait_seconds: Option<i64>,
     /// Revealed once the lottery has been drawn.
@@ -185,7 +194,8 @@ impl QueueMutation {
         set(ctx, &event_id, Setting::Paused(false)).await
     }
 
-    /// Sets how many fans per second are let in (admins only), between 0.01 and 100,000.
+    /// Sets how many fans per second are let in (admins only), between 0.01 and 100,000, and
+    /// pins the event's limits (the autopilot leaves them until `resumeAutopilot`).
     async fn set_admission_rate(
         &self,
         ctx: &Context<'_>,
@@ -195,7 +205,8 @@ impl QueueMutation {
         set(ctx, &event_id, Setting::Rate(per_second)).await
     }
 
-    /// Sets how many fans may be admitted at once (admins only), between 0 and 1,000,000.
+    /// Sets how many fans may be admitted at once (admins only), between 0 and 1,000,000, and
+    /// pins the event's limits (the autopilot leaves them until `resumeAutopilot`).
     async fn set_admission_capacity(
         &self,
         ctx: &Context<'_>,
@@ -203,6 +214,54 @@ impl QueueMutation {
         capacity: i32,
     ) -> ApiResult<QueueStats> {
         set(ctx, &event_id, Setting::Capacity(capacity)).await
+    }
+
+    /// Sets the range the autopilot keeps an event's rate and cap in (admins only); values in
+    /// force outside it move inside at once, unless pinned. `BAD_USER_INPUT` for a minimum
+    /// above its maximum or a value out of range.
+    async fn set_admission_bounds(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        min_rate: f64,
+        max_rate: f64,
+        min_capacity: i32,
+        max_capacity: i32,
+    ) -> ApiResult<QueueStats> {
+        let bounds = autopilot::check_bounds(min_rate, max_rate, min_capacity, max_capacity)?;
+        ctx.admin()?;
+        let state = ctx.api_data::<AppState>()?;
+        let event = find_event(state, &event_id).await?;
+        admin::set_bounds(state, &event, bounds).await
+    }
+
+    /// Pins an event's rate and cap (admins only): the autopilot leaves them until
+    /// `resumeAutopilot`. An omitted value keeps the one in force.
+    async fn pin_admission(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        per_second: Option<f64>,
+        capacity: Option<i32>,
+    ) -> ApiResult<QueueStats> {
+        let rate = per_second
+            .map(|rate| autopilot::check_rate("perSecond", rate))
+            .transpose()?;
+        let capacity = capacity
+            .map(|capacity| autopilot::check_capacity("capacity", capacity))
+            .transpose()?;
+        ctx.admin()?;
+        let state = ctx.api_data::<AppState>()?;
+        let event = find_event(state, &event_id).await?;
+        admin::pin(state, &event, rate, capacity).await
+    }
+
+    /// Hands an event's rate and cap back to the autopilot (admins only).
+    async fn resume_autopilot(&self, ctx: &Context<'_>, event_id: ID) -> ApiResult<QueueStats> {
+        ctx.admin()?;
+        let state = ctx.api_data::<AppState>()?;
+        let event = find_event(state, &event_id).await?;
+        admin::resume(state, &event).await
     }
 
     /// Ends a fan's admission now (admins only); their token stops working at the gate

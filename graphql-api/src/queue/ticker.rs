@@ -1,6 +1,8 @@
 //! The admission ticker: every tick, for every gated event on sale, one atomic script admits
 //! from the head of the queue within the shared rate and the cap, and one message tells
-//! every instance. Any number of instances may run it: the script serializes them.
+//! every instance. Any number of instances may run it: the script serializes them. About
+//! once a second it also lets the [`crate::autopilot`] adjust each event's rate and cap (a
+//! compare-and-set in Redis, so two tickers never both change them).
 
 use std::{
     collections::HashMap,
@@ -38,6 +40,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut events: Vec<ActiveEvent> = Vec::new();
     let mut refreshed: Option<Instant> = None;
     let mut last_published: HashMap<i64, (i64, Instant)> = HashMap::new();
+    let mut last_adjusted: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = interval.tick() => {}
@@ -55,7 +58,18 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 ),
             }
         }
+        let adjust = state.config().autopilot_enabled
+            && last_adjusted.is_none_or(|at| at.elapsed() >= ADJUST_EVERY);
+        if adjust {
+            last_adjusted = Some(Instant::now());
+        }
         for event in events.iter().filter(|event| event.gate_enabled) {
+            if adjust
+                && let Err(error) =
+                    crate::autopilot::adjust(&state, event.id, Utc::now().timestamp_millis()).await
+            {
+                tracing::warn!(event = event.id, %error, "autopilot adjustment failed");
+            }
             match tick_event(&state, event).await {
                 Ok(outcome) => {
                     publish_if_news(&state, event.id, &outcome, &mut last_published).await
@@ -69,6 +83,10 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         }
     }
 }
+
+/// How often this instance offers the autopilot an adjustment (it changes the limits at most
+/// once per `AUTOPILOT_INTERVAL_MS` whatever the number of instances).
+const ADJUST_EVERY: Duration = Duration::from_secs(1);
 
 /// Every event, and whether its sale is still open.
 static EVENTS: LazyLock<String> = LazyLock::new(|| {
@@ -177,16 +195,17 @@ async fn publish_if_news(
         return;
     }
     let keys = state.keys().queue(event);
-    let (lottery, drawn, paused, rate) = queue_store::message_meta(state.redis(), &keys)
+    let meta = queue_store::message_meta(state.redis(), &keys)
         .await
         .unwrap_or_default();
     let message = QueueMessage {
         serving: outcome.serving,
-        lottery: lottery.unwrap_or(0),
-        drawn,
-        paused,
-        rate: rate.unwrap_or(state.config().queue_admission_rate),
+        lottery: meta.lottery.unwrap_or(0),
+        drawn: meta.drawn,
+        paused: meta.paused,
+        rate: meta.rate.unwrap_or(state.config().queue_admission_rate),
         admitted: outcome.admitted.clone(),
+        achieved: meta.achieved,
     };
     match queue_store::publish(state.redis(), &keys, &message).await {
         Ok(()) => {

@@ -3,6 +3,8 @@
 //! a zero or an empty string. The key layout is the stores' contract, [`tokens::store`];
 //! the scripts are in [`scripts`]; the replies in [`replies`].
 
+pub mod autopilot;
+mod counters;
 pub mod replies;
 pub mod scripts;
 
@@ -16,6 +18,7 @@ use moka::future::Cache;
 use serde::{Deserialize, Serialize};
 use tokens::store::{Keys, QueueKeys};
 
+pub use self::counters::{Head, MessageMeta, counters, head, message_meta};
 pub use self::replies::{
     AdmissionRecord, FanReply, LeaveOutcome, OutReason, Place, QueueCounters, TickCode, TickOutcome,
 };
@@ -39,6 +42,9 @@ pub struct QueueMessage {
     pub paused: bool,
     pub rate: f64,
     pub admitted: Vec<AdmittedFan>,
+    /// Fans let in per second lately (absent from instances that predate it).
+    #[serde(default)]
+    pub achieved: Option<f64>,
 }
 
 /// Joins `fan` (idempotent: the same fan gets the same place) and reports where they stand.
@@ -228,113 +234,6 @@ pub async fn set_gate(redis: &Pool, keys: &Keys, event: i64, enabled: bool) -> A
 /// The admin-set rate and capacity, where set.
 pub async fn limits(redis: &Pool, keys: &QueueKeys) -> ApiResult<(Option<f64>, Option<u32>)> {
     Ok(redis.hmget(&keys.meta, vec!["rate", "capacity"]).await?)
-}
-
-/// The event's counters, as admins see them (several reads: not one instant).
-pub async fn counters(redis: &Pool, keys: &QueueKeys) -> ApiResult<QueueCounters> {
-    type Meta = (
-        Option<i64>,
-        Option<String>,
-        Option<f64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-    );
-    let meta: Meta = redis
-        .hmget(
-            &keys.meta,
-            vec![
-                "serving",
-                "paused",
-                "rate",
-                "capacity",
-                "abandoned",
-                "expired",
-                "admitted_total",
-                "lottery",
-                "drawn",
-            ],
-        )
-        .await?;
-    let (serving, paused, rate, capacity, abandoned, expired, admitted_total, lottery, drawn) =
-        meta;
-    let now_ms = Utc::now().timestamp_millis() as f64;
-    Ok(QueueCounters {
-        waiting: redis.zcard(&keys.wait).await?,
-        presale: redis.zcard(&keys.pre).await?,
-        admitted: redis.zcount(&keys.adm, now_ms, f64::INFINITY).await?,
-        abandoned: abandoned.unwrap_or(0),
-        expired: expired.unwrap_or(0),
-        admitted_total: admitted_total.unwrap_or(0),
-        serving: serving.unwrap_or(0),
-        lottery: lottery.unwrap_or(0),
-        drawn: drawn.as_deref() == Some("1"),
-        paused: paused.as_deref() == Some("1"),
-        rate,
-        capacity,
-    })
-}
-
-/// When the fan at the head joined (ms), if they arrived FIFO: from the nearest recorded
-/// arrival at or before theirs. `Head::Lottery` when the head was ranked by the lottery.
-pub async fn head(redis: &Pool, keys: &QueueKeys) -> ApiResult<Head> {
-    let head: Vec<(String, f64)> = redis
-        .zrange(&keys.wait, 0, 0, None, false, None, true)
-        .await?;
-    let Some((_, score)) = head.first() else {
-        return Ok(Head::Empty);
-    };
-    let score = *score as i64;
-    if score < tokens::store::FIFO_BASE {
-        return Ok(Head::Lottery);
-    }
-    let seq = score - tokens::store::FIFO_BASE;
-    let mark: Vec<String> = redis
-        .zrevrangebyscore(
-            &keys.clock,
-            seq as f64,
-            f64::NEG_INFINITY,
-            false,
-            Some((0, 1)),
-        )
-        .await?;
-    let joined_ms = mark
-        .first()
-        .and_then(|entry| entry.split_once(':'))
-        .and_then(|(_, ms)| ms.parse::<i64>().ok());
-    Ok(Head::Fifo { joined_ms })
-}
-
-/// Who is at the head of the line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Head {
-    Empty,
-    /// Ranked by the lottery: waiting since the opening.
-    Lottery,
-    /// Arrived FIFO, at about `joined_ms` when the clock recorded it.
-    Fifo {
-        joined_ms: Option<i64>,
-    },
-}
-
-/// The counters a queue message carries besides the tick's own outcome.
-pub async fn message_meta(
-    redis: &Pool,
-    keys: &QueueKeys,
-) -> ApiResult<(Option<i64>, bool, bool, Option<f64>)> {
-    type Meta = (Option<i64>, Option<String>, Option<String>, Option<f64>);
-    let (lottery, drawn, paused, rate): Meta = redis
-        .hmget(&keys.meta, vec!["lottery", "drawn", "paused", "rate"])
-        .await?;
-    Ok((
-        lottery,
-        drawn.as_deref() == Some("1"),
-        paused.as_deref() == Some("1"),
-        rate,
-    ))
 }
 
 /// Tells every instance about a tick.

@@ -110,9 +110,11 @@ pub struct QueueCounters {
     pub lottery: i64,
     pub drawn: bool,
     pub paused: bool,
-    /// Set by an admin; `None` means the configured default.
+    /// Set by an admin or the autopilot; `None` means the configured default.
     pub rate: Option<f64>,
     pub capacity: Option<i64>,
+    /// Fans let in per second lately (smoothed over about ten seconds); `None` before any.
+    pub achieved: Option<f64>,
 }
 
 /// What the join and status scripts answer.
@@ -126,10 +128,11 @@ pub struct FanReply {
 }
 
 impl FanReply {
-    /// Reads `{state, score, rank, detail, serving, lottery, drawn, paused, rate, presale, new}`.
+    /// Reads `{state, score, rank, detail, serving, lottery, drawn, paused, rate, presale, new,
+    /// achieved}`.
     pub fn parse(reply: &[String]) -> Result<Self, ApiError> {
         const SCRIPT: &str = "status";
-        if reply.len() != 11 {
+        if reply.len() != 12 {
             return Err(malformed(SCRIPT, reply));
         }
         let detail = reply[3].as_str();
@@ -147,9 +150,14 @@ impl FanReply {
             "" => None,
             _ => Some(field(SCRIPT, reply, 8)?),
         };
+        let achieved = match reply[11].as_str() {
+            "" => None,
+            _ => Some(field(SCRIPT, reply, 11)?),
+        };
         Ok(Self {
             place,
             counters: QueueCounters {
+                achieved,
                 serving: field(SCRIPT, reply, 4)?,
                 lottery: field(SCRIPT, reply, 5)?,
                 drawn: reply[6] == "1",
@@ -267,7 +275,7 @@ mod tests {
     #[test]
     fn a_status_reply_reads_into_a_place_and_counters() {
         let reply = FanReply::parse(&strings(&[
-            "WAITING", "1e+12", "4", "", "7", "3", "1", "0", "", "0", "1",
+            "WAITING", "1e+12", "4", "", "7", "3", "1", "0", "", "0", "1", "",
         ]));
         let Ok(reply) = reply else {
             panic!("a well-formed reply was refused: {reply:?}");
@@ -288,9 +296,9 @@ mod tests {
     #[test]
     fn an_admitted_reply_carries_its_record_and_an_out_reply_its_reason() {
         let admitted = FanReply::parse(&strings(&[
-            "ADMITTED", "5000", "-1", "j1|5000", "1", "0", "1", "0", "2.5", "0", "0",
+            "ADMITTED", "5000", "-1", "j1|5000", "1", "0", "1", "0", "2.5", "0", "0", "12.5",
         ]))
-        .map(|reply| (reply.place, reply.counters.rate));
+        .map(|reply| (reply.place, reply.counters.rate, reply.counters.achieved));
         assert_eq!(
             admitted.ok(),
             Some((
@@ -298,11 +306,12 @@ mod tests {
                     jti: "j1".into(),
                     expires_ms: 5000
                 })),
-                Some(2.5)
+                Some(2.5),
+                Some(12.5)
             ))
         );
         let out = FanReply::parse(&strings(&[
-            "OUT", "0", "-1", "booked", "1", "0", "1", "0", "", "0", "0",
+            "OUT", "0", "-1", "booked", "1", "0", "1", "0", "", "0", "0", "",
         ]))
         .map(|reply| reply.place);
         assert_eq!(out.ok(), Some(Place::Out(Some(OutReason::Booked))));
@@ -311,11 +320,29 @@ mod tests {
     #[test]
     fn replies_that_drifted_from_their_script_are_errors_not_zeros() {
         for reply in [
-            strings(&["WAITING", "x", "4", "", "7", "3", "1", "0", "", "0", "1"]),
-            strings(&["SOMEWHERE", "1", "4", "", "7", "3", "1", "0", "", "0", "1"]),
+            strings(&[
+                "WAITING", "x", "4", "", "7", "3", "1", "0", "", "0", "1", "",
+            ]),
+            strings(&[
+                "SOMEWHERE",
+                "1",
+                "4",
+                "",
+                "7",
+                "3",
+                "1",
+                "0",
+                "",
+                "0",
+                "1",
+                "",
+            ]),
+            strings(&[
+                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "fast",
+            ]),
             strings(&["WAITING", "1", "4", "", "7"]),
             strings(&[
-                "WAITING", "1", "4", "", "seven", "3", "1", "0", "", "0", "1",
+                "WAITING", "1", "4", "", "seven", "3", "1", "0", "", "0", "1", "",
             ]),
         ] {
             assert!(FanReply::parse(&reply).is_err(), "{reply:?}");

@@ -57,7 +57,9 @@ local kw, kp, ka, kt, km, ko = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS
 
 /// One admission tick: end run-out admissions, refill the shared token bucket, then take
 /// fans from the head while the rate and the cap allow, skipping (and marking) fans with no
-/// recent sign of life. Atomic, so two tickers can never exceed the cap between them.
+/// recent sign of life. Atomic, so two tickers can never exceed the cap between them. It also
+/// smooths the admissions per second actually achieved into `achieved` (an exponential
+/// average over about ten seconds, whatever the spacing of ticks): the ETA fans see uses it.
 /// KEYS: wait adm tok alive meta out.
 /// ARGV: opens_ms default_rate default_capacity ttl_ms abandon_ms admission_prefix scan_limit jti...
 /// Returns {code (OK|PAUSED|PRESALE|NEEDS_DRAW), serving, expired, skipped, "fan|jti|exp|number"...}.
@@ -72,7 +74,7 @@ for _, fan in ipairs(gone) do
   redis.call('HSET', KEYS[6], fan, 'expired')
 end
 if #gone > 0 then redis.call('HINCRBY', KEYS[5], 'expired', #gone) end
-local m = redis.call('HMGET', KEYS[5], 'drawn', 'paused', 'rate', 'capacity', 'bucket', 'bucket_at', 'serving', 'lottery')
+local m = redis.call('HMGET', KEYS[5], 'drawn', 'paused', 'rate', 'capacity', 'bucket', 'bucket_at', 'serving', 'lottery', 'achieved')
 local serving = m[7] or '0'
 if m[1] ~= '1' then
   if now < tonumber(ARGV[1]) then return {'PRESALE', serving, #gone, 0} end
@@ -121,6 +123,17 @@ end
 redis.call('HSET', KEYS[5], 'bucket', bucket - #admitted, 'bucket_at', now, 'serving', serving)
 if skipped > 0 then redis.call('HINCRBY', KEYS[5], 'abandoned', skipped) end
 if #admitted > 0 then redis.call('HINCRBY', KEYS[5], 'admitted_total', #admitted) end
+local dt = now - last
+if dt > 0 then
+  local observed = #admitted * 1000 / dt
+  local achieved = tonumber(m[9] or '')
+  if (not achieved) or achieved < 0.01 then
+    achieved = observed
+  else
+    achieved = achieved + (1 - math.exp(-dt / 10000)) * (observed - achieved)
+  end
+  redis.call('HSET', KEYS[5], 'achieved', string.format('%.3f', achieved))
+end
 local result = {'OK', serving, #gone, skipped}
 for _, entry in ipairs(admitted) do result[#result + 1] = entry end
 return result

@@ -4,6 +4,8 @@
 
 mod abandoned_payments;
 mod accounts;
+mod autopilot;
+mod autopilot_queue;
 mod constraints;
 mod entities_round_trip;
 mod errors;

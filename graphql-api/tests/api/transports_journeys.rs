@@ -132,6 +132,18 @@ pub const ADMIN: &[Step] = &[
         |f| json!({ "e": f["event"] }),
     ),
     (
+        "mutation($e: ID!) { setAdmissionBounds(eventId: $e, minRate: 1, maxRate: 50, minCapacity: 10, maxCapacity: 500) { autopilot { maxRate } } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($e: ID!) { pinAdmission(eventId: $e, perSecond: 5) { autopilot { mode } } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
+        "mutation($e: ID!) { resumeAutopilot(eventId: $e) { autopilot { mode reason } } }",
+        |f| json!({ "e": f["event"] }),
+    ),
+    (
         "mutation($e: ID!, $u: ID!) { revokeAdmission(eventId: $e, userId: $u) }",
         |f| json!({ "e": f["event"], "u": Uuid::new_v4().to_string() }),
     ),

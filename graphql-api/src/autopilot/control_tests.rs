@@ -1,0 +1,280 @@
+//! The controller's rules, one test each: distress cuts, health raises, bounds clamp, a pin
+//! wins, stale or missing reports never raise, at most one change per interval.
+
+use super::control::*;
+
+const NOW: i64 = 1_000_000;
+
+fn tuning() -> Tuning {
+    Tuning {
+        target_p99_ms: 400,
+        interval_ms: 3_000,
+        rate_step: 4.0,
+        capacity_step: 50,
+        cut_factor: 0.5,
+        busy_share: 0.01,
+        pool_pressure: 0.9,
+        min_samples: 20,
+    }
+}
+
+fn situation(rate: f64, capacity: u32) -> Situation {
+    Situation {
+        mode: Mode::Auto,
+        limits: Limits { rate, capacity },
+        bounds: Bounds {
+            min_rate: 1.0,
+            max_rate: 100.0,
+            min_capacity: 10,
+            max_capacity: 1_000,
+        },
+        changed_ms: Some(NOW - 10_000),
+    }
+}
+
+fn healthy() -> Health {
+    Health {
+        instances: 2,
+        operations: 500,
+        busy: 0,
+        mutations: 400,
+        p99_ms: 120,
+        pool_pressure: 0.3,
+    }
+}
+
+/// The cap full and the rate fully used: both limits are what hold fans back.
+fn busy_queue(limits: &Situation) -> Observed {
+    Observed {
+        admitted: u64::from(limits.limits.capacity),
+        achieved_rate: Some(limits.limits.rate),
+    }
+}
+
+#[test]
+fn a_healthy_sale_path_raises_rate_and_cap_by_one_step() {
+    let now = situation(20.0, 200);
+
+    let decision = decide(&now, Some(&healthy()), &busy_queue(&now), &tuning(), NOW);
+
+    assert!(decision.changed);
+    assert_eq!(
+        decision.limits,
+        Limits {
+            rate: 24.0,
+            capacity: 250
+        }
+    );
+    assert_eq!(
+        decision.reason,
+        "healthy: p99 120 ms < 400 ms target, raising rate 20 -> 24/s, raising cap 200 -> 250"
+    );
+}
+
+#[test]
+fn a_slow_p99_cuts_both_limits_by_the_factor() {
+    let now = situation(20.0, 200);
+    let slow = Health {
+        p99_ms: 900,
+        ..healthy()
+    };
+
+    let decision = decide(&now, Some(&slow), &busy_queue(&now), &tuning(), NOW);
+
+    assert_eq!(
+        decision.limits,
+        Limits {
+            rate: 10.0,
+            capacity: 100
+        }
+    );
+    assert!(
+        decision
+            .reason
+            .starts_with("distress: p99 900 ms > 400 ms target"),
+        "{}",
+        decision.reason
+    );
+}
+
+#[test]
+fn busy_answers_or_a_full_pool_are_distress_too() {
+    let now = situation(20.0, 200);
+    let busy = Health {
+        busy: 50,
+        ..healthy()
+    };
+    let full_pool = Health {
+        pool_pressure: 0.95,
+        ..healthy()
+    };
+
+    let on_busy = decide(&now, Some(&busy), &busy_queue(&now), &tuning(), NOW);
+    let on_pool = decide(&now, Some(&full_pool), &busy_queue(&now), &tuning(), NOW);
+
+    assert_eq!(on_busy.limits.capacity, 100);
+    assert!(on_busy.reason.contains("BUSY"), "{}", on_busy.reason);
+    assert_eq!(on_pool.limits.capacity, 100);
+    assert!(on_pool.reason.contains("pool 95%"), "{}", on_pool.reason);
+}
+
+#[test]
+fn a_cut_starts_from_the_shoppers_there_are_and_the_rate_achieved() {
+    let now = situation(50.0, 1_000);
+    let observed = Observed {
+        admitted: 300,
+        achieved_rate: Some(30.0),
+    };
+    let slow = Health {
+        p99_ms: 2_000,
+        ..healthy()
+    };
+
+    let decision = decide(&now, Some(&slow), &observed, &tuning(), NOW);
+
+    assert_eq!(
+        decision.limits,
+        Limits {
+            rate: 15.0,
+            capacity: 150
+        }
+    );
+}
+
+#[test]
+fn between_healthy_and_the_target_the_limits_hold() {
+    let now = situation(20.0, 200);
+    let near = Health {
+        p99_ms: 350,
+        ..healthy()
+    };
+
+    let decision = decide(&now, Some(&near), &busy_queue(&now), &tuning(), NOW);
+
+    assert!(!decision.changed);
+    assert_eq!(decision.limits, now.limits);
+}
+
+#[test]
+fn no_limit_leaves_its_bounds() {
+    let top = situation(98.0, 990);
+    let bottom = situation(1.5, 12);
+    let slow = Health {
+        p99_ms: 5_000,
+        ..healthy()
+    };
+
+    let raised = decide(&top, Some(&healthy()), &busy_queue(&top), &tuning(), NOW);
+    let cut = decide(&bottom, Some(&slow), &busy_queue(&bottom), &tuning(), NOW);
+    let at_floor = decide(
+        &situation(1.0, 10),
+        Some(&slow),
+        &busy_queue(&situation(1.0, 10)),
+        &tuning(),
+        NOW,
+    );
+
+    assert_eq!(
+        raised.limits,
+        Limits {
+            rate: 100.0,
+            capacity: 1_000
+        }
+    );
+    assert_eq!(
+        cut.limits,
+        Limits {
+            rate: 1.0,
+            capacity: 10
+        }
+    );
+    assert!(!at_floor.changed, "{at_floor:?}");
+}
+
+#[test]
+fn limits_outside_new_bounds_move_inside_at_once() {
+    let mut now = situation(500.0, 5);
+    now.changed_ms = Some(NOW - 1);
+
+    let decision = decide(&now, None, &Observed::default(), &tuning(), NOW);
+
+    assert!(decision.changed);
+    assert_eq!(
+        decision.limits,
+        Limits {
+            rate: 100.0,
+            capacity: 10
+        }
+    );
+}
+
+#[test]
+fn a_pin_wins_over_any_health() {
+    let mut now = situation(500.0, 5);
+    now.mode = Mode::Pinned;
+    let slow = Health {
+        p99_ms: 5_000,
+        ..healthy()
+    };
+
+    for health in [healthy(), slow] {
+        let decision = decide(&now, Some(&health), &busy_queue(&now), &tuning(), NOW);
+        assert!(!decision.changed);
+        assert_eq!(decision.limits, now.limits);
+        assert!(decision.reason.starts_with("pinned"), "{}", decision.reason);
+    }
+}
+
+#[test]
+fn without_fresh_reports_or_enough_samples_nothing_rises() {
+    let now = situation(20.0, 200);
+    let gone = Health {
+        instances: 0,
+        ..healthy()
+    };
+    let thin = Health {
+        operations: 5,
+        ..healthy()
+    };
+
+    for health in [None, Some(&gone), Some(&thin)] {
+        let decision = decide(&now, health, &busy_queue(&now), &tuning(), NOW);
+        assert!(!decision.changed, "{decision:?}");
+    }
+}
+
+#[test]
+fn at_most_one_change_per_interval() {
+    let mut now = situation(20.0, 200);
+    now.changed_ms = Some(NOW - 2_999);
+
+    let too_soon = decide(&now, Some(&healthy()), &busy_queue(&now), &tuning(), NOW);
+    let in_time = decide(
+        &now,
+        Some(&healthy()),
+        &busy_queue(&now),
+        &tuning(),
+        NOW + 1,
+    );
+
+    assert!(!too_soon.changed && too_soon.waiting);
+    assert!(in_time.changed && !in_time.waiting);
+}
+
+#[test]
+fn a_cap_nobody_fills_is_not_raised() {
+    let now = situation(20.0, 200);
+    let idle = Observed {
+        admitted: 20,
+        achieved_rate: Some(5.0),
+    };
+
+    let decision = decide(&now, Some(&healthy()), &idle, &tuning(), NOW);
+
+    assert!(!decision.changed);
+    assert!(
+        decision.reason.contains("neither the rate nor the cap"),
+        "{}",
+        decision.reason
+    );
+}

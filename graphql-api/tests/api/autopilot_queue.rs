@@ -1,0 +1,81 @@
+//! The queue under the autopilot: the ticker admits up to the cap the autopilot set, and the
+//! wait shown to fans uses the admission rate actually achieved.
+
+use chrono::Utc;
+use fred::prelude::HashesInterface as _;
+use graphql_api::{autopilot, testing::TestApp};
+
+use crate::{
+    autopilot::{INTERVAL_MS, limits, report},
+    queue_support::{active, admit_all, admitted_now, event, fan, join_all},
+};
+
+#[tokio::test]
+async fn the_ticker_admits_up_to_the_cap_the_autopilot_set() {
+    let app = TestApp::spawn_with(|config| {
+        config.queue_admission_rate = 1_000.0;
+        config.queue_admission_capacity = 40;
+        config.autopilot_min_capacity = 6;
+        config.autopilot_interval_ms = INTERVAL_MS as u64;
+        config.autopilot_report_ms = 3_600_000;
+    })
+    .await;
+    let state = &app.instance.state;
+    let event = event(state, app.seed_event(10).await).await;
+    let fans: Vec<_> = (0..30).map(|_| fan()).collect();
+    join_all(state, &event, &fans).await;
+    let t0 = Utc::now().timestamp_millis();
+
+    autopilot::adjust(state, event.id, t0)
+        .await
+        .expect("adjust");
+    report(state, "a", t0 + INTERVAL_MS, 3_000, 0).await;
+    autopilot::adjust(state, event.id, t0 + INTERVAL_MS)
+        .await
+        .expect("adjust");
+    let let_in = admit_all(state, &active(&event), 30, 8).await;
+
+    assert_eq!(limits(state, event.id).await.1, Some(6));
+    assert_eq!(let_in.len(), 6);
+    assert_eq!(admitted_now(state, event.id).await, 6);
+}
+
+#[tokio::test]
+async fn the_wait_shown_to_fans_uses_the_rate_achieved() {
+    let app = TestApp::spawn_with(|config| {
+        config.queue_admission_rate = 1_000.0;
+        config.queue_admission_capacity = 3;
+    })
+    .await;
+    let state = &app.instance.state;
+    let event = event(state, app.seed_event(10).await).await;
+    let fans: Vec<_> = (0..10).map(|_| fan()).collect();
+    join_all(state, &event, &fans).await;
+    let last = fans.last().expect("a fan");
+
+    let before = graphql_api::queue::status(state, &event, last)
+        .await
+        .expect("status");
+    admit_all(state, &active(&event), 3, 10).await;
+    let after = graphql_api::queue::status(state, &event, last)
+        .await
+        .expect("status");
+    let achieved: Option<f64> = state
+        .redis()
+        .hget(&state.keys().queue(event.id).meta, "achieved")
+        .await
+        .expect("hget");
+
+    assert_eq!(
+        before.admission_rate, 1_000.0,
+        "no history yet: the configured rate"
+    );
+    let achieved = achieved.expect("the admission script measures what it achieves");
+    assert!(achieved > 0.0 && achieved < 1_000.0, "{achieved}");
+    assert_eq!(after.admission_rate, achieved);
+    let ahead = after.fans_ahead.expect("still waiting");
+    assert_eq!(
+        after.estimated_wait_seconds,
+        Some((ahead as f64 / achieved).ceil() as i64)
+    );
+}
