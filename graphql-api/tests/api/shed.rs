@@ -109,6 +109,24 @@ async fn a_saturated_instance_answers_busy_over_http_with_retry_after_and_change
 }
 
 #[tokio::test]
+async fn the_sale_health_counts_the_busy_answers_of_the_shed_gate() {
+    let app = tight_app().await;
+    let event = app.seed_event(10).await;
+    let fan = admitted(&app, event).await;
+    let seats = seat_ids(&app.db.connection, event, 1).await;
+    let state = &app.instance.state;
+    state.sale_health().take(0, 1);
+    let _writes = saturate(&app, Kind::SaleWrites).await;
+
+    let (status, _, body) = sale_post(&app, event, &fan, LOCK, lock_vars(&seats, &key())).await;
+
+    assert_eq!(status, 503, "{body}");
+    // The autopilot's health hook wraps the shed gate, so a refusal it never let run counts.
+    let window = state.sale_health().take(1, 1);
+    assert_eq!((window.operations, window.busy), (1, 1), "{window:?}");
+}
+
+#[tokio::test]
 async fn a_saturated_instance_answers_busy_over_websocket_and_changes_nothing() {
     let app = tight_app().await;
     let event = app.seed_event(10).await;
