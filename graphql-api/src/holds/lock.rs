@@ -125,9 +125,13 @@ pub async fn take(
                 });
             }
             Taken::Unknown { seat_id } => return Err(ApiError::SeatNotFound(seat_id.to_string())),
-            Taken::SeatsTaken { seat_ids: taken } => match key {
-                // Taken by this key's own first request, perhaps: it answers as a replay.
-                Some(key) if idempotency::recorded(state, buyer.user_id, key).await? => {
+            Taken::SeatsTaken {
+                seat_ids: taken,
+                racing,
+            } => match key {
+                // Taken while this ran, perhaps by this key's own first request: if so, it
+                // answers as a replay. (A seat taken earlier by another fan costs no look.)
+                Some(key) if racing && idempotency::recorded(state, buyer.user_id, key).await? => {
                     return slow(state, event, buyer, seat_ids, key).await;
                 }
                 _ => return Err(ApiError::SeatTaken { seat_ids: taken }),

@@ -40,7 +40,7 @@ static TAKE_HOLD: LazyLock<String> = LazyLock::new(|| {
              SELECT count(*) AS n FROM booking_seats bs JOIN bookings b ON b.id = bs.booking_id \
              WHERE b.event_id = $2 AND b.user_id = $3 AND bs.confirmed \
          ), wanted AS MATERIALIZED ( \
-             SELECT id, (status = {available} OR (status = {held} AND held_until <= now())) AS free \
+             SELECT id, hold_id, (status = {available} OR (status = {held} AND held_until <= now())) AS free \
              FROM seats WHERE event_id = $2 AND id = ANY($4::bigint[]) ORDER BY id FOR UPDATE \
          ), decision AS MATERIALIZED ( \
              SELECT NOT EXISTS (SELECT 1 FROM prior) AND NOT EXISTS (SELECT 1 FROM own) \
@@ -70,6 +70,8 @@ static TAKE_HOLD: LazyLock<String> = LazyLock::new(|| {
                     (SELECT n FROM booked) AS booked, \
                     coalesce((SELECT array_agg(id ORDER BY id) FROM wanted), '{{}}') AS known, \
                     coalesce((SELECT array_agg(id ORDER BY id) FROM wanted WHERE NOT free), '{{}}') AS taken, \
+                    EXISTS (SELECT 1 FROM wanted w WHERE NOT w.free AND w.hold_id IS NOT NULL AND NOT EXISTS ( \
+                        SELECT 1 FROM holds o WHERE o.id = w.hold_id AND o.user_id <> $3)) AS racing, \
                     (SELECT held_until FROM hold) AS hold_until \
          ) \
          SELECT summary.*, held.* FROM summary LEFT JOIN held ON true ORDER BY held.id",
@@ -111,8 +113,9 @@ pub enum Taken {
     OverCap { booked: i64 },
     /// Some ids are not seats of this event.
     Unknown { seat_id: i64 },
-    /// Some seats are taken.
-    SeatsTaken { seat_ids: Vec<i64> },
+    /// Some seats are taken. `racing` when one is held by a hold this statement could not
+    /// see (made while it ran) or by the fan: perhaps their own request with the same key.
+    SeatsTaken { seat_ids: Vec<i64>, racing: bool },
     /// Everything was free, but another request with the same key won the race.
     KeyRace,
     /// Another request of the same fan took the one active hold first (another tab).
@@ -208,5 +211,8 @@ pub async fn take_hold(state: &AppState, request: &TakeRequest<'_>) -> ApiResult
         return Ok(Taken::Unknown { seat_id: *seat_id });
     }
     let taken: Vec<i64> = first.try_get("", "taken")?;
-    Ok(Taken::SeatsTaken { seat_ids: taken })
+    Ok(Taken::SeatsTaken {
+        seat_ids: taken,
+        racing: get("racing")?,
+    })
 }

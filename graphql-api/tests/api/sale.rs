@@ -227,3 +227,73 @@ async fn idempotency_keys_replay_refuse_other_input_and_report_work_in_progress(
     );
     assert_eq!(seat_status(&app.db.connection, seats[1]).await, "AVAILABLE");
 }
+
+#[tokio::test]
+async fn one_key_sent_eight_times_at_once_makes_one_hold_and_one_booking() {
+    let app = TestApp::spawn_with(|config| config.db_max_connections = 8).await;
+    let event = app.seed_event(20).await;
+    let seats = seat_ids(&app.db.connection, event, 2).await;
+    let fan = admitted(&app, event).await;
+    let ids: Vec<String> = seats.iter().map(i64::to_string).collect();
+    let hold_key = key();
+    let answers = futures_util::future::join_all((0..8).map(|_| {
+        app.sale_as(
+            &fan.token,
+            event,
+            LOCK,
+            json!({ "seats": ids, "key": hold_key }),
+        )
+    }))
+    .await;
+    let made: HashSet<_> = answers
+        .iter()
+        .filter_map(|a| a["data"]["lockSeats"]["id"].as_str())
+        .collect();
+    assert_eq!(made.len(), 1, "one hold for one key: {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["data"]["lockSeats"]["id"].is_string()
+                || first_error_code(a) == Some("IDEMPOTENCY_IN_PROGRESS")),
+        "a copy replays the hold or says the first is running: {answers:?}"
+    );
+    let hold = made.into_iter().next().expect("a hold").to_owned();
+
+    let booking_key = key();
+    let answers = futures_util::future::join_all((0..8).map(|_| {
+        app.sale_as(
+            &fan.token,
+            event,
+            BOOK,
+            json!({ "hold": hold, "key": booking_key }),
+        )
+    }))
+    .await;
+    let made: HashSet<_> = answers
+        .iter()
+        .filter_map(|a| a["data"]["createBooking"]["id"].as_str())
+        .collect();
+    assert_eq!(made.len(), 1, "one booking for one key: {answers:?}");
+    let db = &app.db.connection;
+    let count = |sql: &'static str| async move {
+        db.query_one_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            sql,
+            [event.into()],
+        ))
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("n")
+    };
+    assert_eq!(
+        count("SELECT count(*) AS n FROM holds WHERE event_id = $1").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) AS n FROM bookings WHERE event_id = $1").await,
+        1
+    );
+    assert_invariants(db, "one key sent eight times").await;
+}
