@@ -2,14 +2,16 @@
 //! (fresh database, own Redis prefix, real server on port 0) and measures a baseline in the
 //! same run where one exists, so ratios mean something on a shared, noisy machine.
 //!
-//! `cargo bench -p graphql-api --bench api -- foundation|queue|sale|guard|all`
+//! `cargo bench -p graphql-api --bench api -- foundation|queue|sale|guard|seatmap|all`
 //! Sizes: BENCH_SEED_LARGE (1,000,000 seats), BENCH_QUEUE_FANS (10,000,000 waiting fans),
-//! BENCH_SUBSCRIBERS (10,000 idle queue subscribers).
+//! BENCH_SUBSCRIBERS (10,000 idle queue subscribers), BENCH_MAP_FANS and BENCH_MAP_SECS (the
+//! seat-map crowd: 32 fans, 5 s a phase).
 
 mod foundation;
 mod guard;
 mod queue;
 mod sale;
+mod seatmap;
 mod support;
 
 #[tokio::main]
@@ -32,6 +34,9 @@ async fn main() {
     }
     if wants("sale") {
         sale::sale_bench().await;
+    }
+    if wants("seatmap") {
+        seatmap::seatmap_bench().await;
     }
     if wants("guard") {
         guard::guard_bench();

@@ -30,6 +30,7 @@ mod sale_live;
 mod sale_payments;
 mod sale_support;
 mod sdl;
+mod seat_layout;
 mod seat_map;
 mod seats;
 mod seed;
