@@ -23,8 +23,14 @@ async fn main() {
     let all = parts.is_empty() || parts.iter().any(|p| p == "all");
     let wants = |name: &str| all || parts.iter().any(|p| p == name);
     println!(
-        "machine: {} cores; release build; loopback only",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "machine: {} cores; {} build; loopback only",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        // `cargo bench` builds release; `--profile dev` (quicker to build) is said so here.
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
     if wants("foundation") {
         foundation::foundation().await;
