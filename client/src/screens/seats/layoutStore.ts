@@ -93,6 +93,12 @@ async function keep(eventId: string, version: string, body: string): Promise<voi
   }
 }
 
+/** Fetches and keeps an event's layout ahead of time (the waiting room), unless it is kept. */
+export async function prefetchLayout(eventId: string): Promise<void> {
+  if (await storedLayout(eventId)) return;
+  await fetchLayout(eventId).catch(() => undefined);
+}
+
 /**
  * The layout that goes with states of layout version `wanted`, from the store when it has
  * that version, else from the network.
