@@ -7,6 +7,7 @@ import { SignIn, SignUp } from './screens/Auth';
 import { EventPage } from './screens/EventPage';
 import { WaitingRoom } from './screens/WaitingRoom';
 import { PageLoading } from './components/ui';
+import { BusyNotice } from './components/BusyNotice';
 
 // The waiting room loads first and small (a million fans load it at once); the sale
 // screens come in a second chunk, fetched while the fan waits.
@@ -69,6 +70,7 @@ function Header() {
           You are offline. We will reconnect by ourselves; your place in line is kept.
         </div>
       ) : null}
+      <BusyNotice />
     </>
   );
 }

@@ -100,6 +100,14 @@ gateway_codes! {
 }
 
 impl Code {
+    /// Seconds a client should wait before retrying, sent as `Retry-After` with every
+    /// overload answer (503) of the gateway's own: a second, long enough for a connection
+    /// or an instance to free up, short enough not to lose a fan's turn. (`RATE_LIMITED`
+    /// carries its own, computed from the bucket.)
+    pub fn retry_after_secs(self) -> Option<u64> {
+        (self.status() == 503).then_some(1)
+    }
+
     /// The stable, client-visible code.
     pub fn as_str(self) -> &'static str {
         self.row().code
@@ -216,6 +224,18 @@ mod tests {
                 .as_str()
                 .is_some_and(|m| !m.is_empty())
         );
+    }
+
+    #[test]
+    fn every_overload_answer_says_when_to_retry() {
+        for code in Code::ALL {
+            assert_eq!(
+                code.retry_after_secs().is_some(),
+                code.status() == 503,
+                "{code:?}"
+            );
+        }
+        assert_eq!(Code::GatewayBusy.retry_after_secs(), Some(1));
     }
 
     #[test]

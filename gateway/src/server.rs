@@ -170,9 +170,10 @@ struct Front {
 /// Answer to a connection over the cap, written raw: no HTTP session is set up for it.
 fn busy_response() -> Vec<u8> {
     let body = Code::GatewayBusy.body("/graphql", None);
+    let retry_after = Code::GatewayBusy.retry_after_secs().unwrap_or(1);
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+         content-length: {}\r\nretry-after: {retry_after}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()

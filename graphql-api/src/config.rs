@@ -88,6 +88,29 @@ pub struct Config {
     /// How long a request waits for a pooled connection before failing, in ms.
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000)]
     pub db_acquire_timeout_ms: u64,
+    /// Longest a request waits for a permit of its kind before it is answered `BUSY`, in ms
+    /// (keep it well below `DB_ACQUIRE_TIMEOUT_MS`); 0 sheds at once.
+    #[arg(long, env = "SHED_WAIT_MS", default_value_t = 250)]
+    pub shed_wait_ms: u64,
+    /// The least `retryAfterMs` a `BUSY` answer carries, in ms (more when the backlog is long).
+    #[arg(long, env = "SHED_RETRY_AFTER_MS", default_value_t = 1_000)]
+    pub shed_retry_after_ms: u64,
+    /// Concurrent sale mutations per instance (unset: half of `DB_MAX_CONNECTIONS`; 0:
+    /// unbounded).
+    #[arg(long, env = "SHED_SALE_WRITES")]
+    pub shed_sale_writes: Option<usize>,
+    /// Concurrent sale queries per instance (unset: a quarter of `DB_MAX_CONNECTIONS`; 0:
+    /// unbounded).
+    #[arg(long, env = "SHED_SALE_READS")]
+    pub shed_sale_reads: Option<usize>,
+    /// Concurrent queue operations of fans per instance (unset: twice `DB_MAX_CONNECTIONS`;
+    /// 0: unbounded).
+    #[arg(long, env = "SHED_QUEUE_CALLS")]
+    pub shed_queue_calls: Option<usize>,
+    /// Concurrent other public operations (events, accounts) per instance (unset: a quarter
+    /// of `DB_MAX_CONNECTIONS`; 0: unbounded).
+    #[arg(long, env = "SHED_PUBLIC_CALLS")]
+    pub shed_public_calls: Option<usize>,
     /// Postgres `statement_timeout` for the pool, in ms.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub db_statement_timeout_ms: u64,

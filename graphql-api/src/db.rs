@@ -75,6 +75,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .min_connections(1)
         .acquire_timeout(config.db_acquire_timeout())
         .statement_timeout(config.db_statement_timeout())
+        // A ping on every checkout would be one more round trip per sale mutation (whose
+        // success path is one or two); only a connection idle long enough to have been
+        // dropped is pinged.
+        .test_before_acquire_if_idle_for(std::time::Duration::from_secs(5))
         .set_application_name("graphql-api")
         .sqlx_logging(false);
     Database::connect(options)

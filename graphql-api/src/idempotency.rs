@@ -110,6 +110,21 @@ pub async fn begin(
     Err(ApiError::IdempotencyInProgress)
 }
 
+/// Whether `key` of `user` has a record now (read only: a refused one-statement request asks
+/// whether its own key's first request won the seats).
+pub async fn recorded(state: &AppState, user: Uuid, key: &str) -> ApiResult<bool> {
+    let db = state.db();
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT 1 AS found FROM idempotency_records WHERE user_id = $1 AND key = $2",
+            [user.into(), key.into()],
+        ))
+        .await
+        .context("looking for an idempotency key")?;
+    Ok(row.is_some())
+}
+
 /// A key this request has claimed; the work hands it to its transaction to record the result.
 #[derive(Clone, Debug)]
 pub struct Claim {
@@ -120,6 +135,21 @@ pub struct Claim {
 }
 
 impl Claim {
+    /// The claim a statement made itself (recorded IN_PROGRESS in the work's first statement).
+    pub fn claimed(user: Uuid, key: &str, field: &'static str) -> Self {
+        Self {
+            user,
+            key: key.to_owned(),
+            field,
+            done: Arc::default(),
+        }
+    }
+
+    /// Whether the result has been recorded.
+    pub fn is_done(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+
     /// Records `id` as the key's result on `conn` (the work's own transaction), so both
     /// commit together or neither does.
     pub async fn complete(&self, conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<()> {

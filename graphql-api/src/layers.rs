@@ -33,7 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "live updates and the queue store",
         &["hub", "queue_store", "live"],
     ),
-    ("shared state", &["state"]),
+    ("shared state", &["state", "shed"]),
     (
         "request",
         &["auth", "loaders", "guard", "ws", "sale", "idempotency"],

@@ -5,6 +5,7 @@
 //! - [`http`]: routes: GraphQL endpoints, GraphiQL, health, the client's files.
 //! - [`schema`]: the public and sale schemas, and the error-code extension.
 //! - [`guard`]: bounds every request before anything recursive walks it.
+//! - [`shed`]: bounds concurrent database work per kind; past it, `BUSY` at once.
 //! - [`error`]: the one error enum and the table of client-visible codes.
 //! - [`accounts`], [`auth`]: sign-up, sign-in, rotating sessions, and who is asking.
 //! - [`queue`]: the virtual queue: join, live position, admission ticker, lottery, admin.
@@ -55,6 +56,7 @@ pub mod sale;
 pub mod schema;
 pub mod seats;
 pub mod seed;
+pub mod shed;
 pub mod startup;
 pub mod state;
 pub mod sweeper;

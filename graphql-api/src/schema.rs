@@ -26,6 +26,7 @@ use crate::{
     payments::SalePaymentsMutation,
     queue::{QueueMutation, QueueQuery, QueueSubscription},
     seats::{SeatsQuery, SeatsSubscription},
+    shed::{SchemaSide, ShedGate},
     state::AppState,
 };
 
@@ -75,8 +76,16 @@ impl Limits {
     }
 }
 
-fn with_limits<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: Limits) -> SchemaBuilder<Q, M, S> {
+/// The limits and extensions every schema has. The shed gate comes before the error codes:
+/// its `execute` hook is then the outer one, so a shed answer counts as refused before
+/// execution (HTTP 503).
+fn with_limits<Q, M, S>(
+    builder: SchemaBuilder<Q, M, S>,
+    limits: Limits,
+    shed: ShedGate,
+) -> SchemaBuilder<Q, M, S> {
     builder
+        .extension(shed)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(crate::guard::MAX_RECURSIVE_DEPTH)
@@ -96,6 +105,10 @@ pub fn public_schema(state: &AppState) -> PublicSchema {
             PublicSubscription::default(),
         ),
         Limits::from_config(state.config()),
+        ShedGate {
+            shed: state.shed().clone(),
+            side: SchemaSide::Public,
+        },
     )
     .data(state.clone())
     .finish()
@@ -110,6 +123,10 @@ pub fn sale_schema(state: &AppState) -> SaleSchema {
             SaleSubscription::default(),
         ),
         Limits::from_config(state.config()),
+        ShedGate {
+            shed: state.shed().clone(),
+            side: SchemaSide::Sale,
+        },
     )
     .data(state.clone())
     .finish()

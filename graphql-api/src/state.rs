@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use entities::event;
+use entities::{event, seat_category};
 use moka::future::Cache;
 use sea_orm::DatabaseConnection;
 
@@ -22,6 +22,7 @@ use crate::{
     layout::SeatLayout,
     live::{queue::QueueHub, seats::SeatHub},
     queue_store::AdmissionRecords,
+    shed::Shed,
 };
 
 /// Handles to everything an instance shares between requests.
@@ -42,12 +43,17 @@ struct Inner {
     queue_hub: QueueHub,
     seat_hub: SeatHub,
     admission_records: AdmissionRecords,
+    /// Bounds of concurrent database work per kind (load shedding).
+    shed: Shed,
     /// Events by id, briefly: every sale request names its event, and events rarely change.
     events: Cache<i64, Arc<event::Model>>,
     /// Seat layouts by event id: seats never move once seeded, so a layout is built once.
     layouts: Cache<i64, Arc<SeatLayout>>,
     /// Seat layouts written as the file browsers cache (JSON, version, gzip), by event id.
     layout_files: Cache<i64, Arc<ImmutableFile>>,
+    /// Seat categories by event id: prices are fixed once a sale opens, and the sale path
+    /// prices holds and bookings from them without a round trip.
+    categories: Cache<i64, Arc<Vec<seat_category::Model>>>,
     /// Seat-state strings by (event, seat-change sequence), for at most a second.
     seat_states: Cache<(i64, i64), Arc<str>>,
     /// Whole seat-map answers by (event, sequence, query), for at most a second.
@@ -70,8 +76,10 @@ impl AppState {
         let (queue_hub, seat_hub) = hubs;
         let keys = Keys::new(config.redis_key_prefix.clone());
         let (access_keys, admission_keys) = keyrings;
+        let shed = Shed::from_config(&config);
         Self {
             inner: Arc::new(Inner {
+                shed,
                 config,
                 db,
                 redis,
@@ -94,6 +102,10 @@ impl AppState {
                 layout_files: Cache::builder()
                     .max_capacity(64)
                     .time_to_idle(Duration::from_secs(3_600))
+                    .build(),
+                categories: Cache::builder()
+                    .max_capacity(1_024)
+                    .time_to_live(Duration::from_secs(60))
                     .build(),
                 // Weighed in bytes (a seat is one): 64 MiB holds a million-seat map's states
                 // many times over.
@@ -154,6 +166,11 @@ impl AppState {
         &self.inner.seat_hub
     }
 
+    /// This instance's bounds of concurrent database work, and their counters.
+    pub fn shed(&self) -> &Shed {
+        &self.inner.shed
+    }
+
     /// Admission records checked in the last second.
     pub(crate) fn admission_records(&self) -> &AdmissionRecords {
         &self.inner.admission_records
@@ -178,6 +195,10 @@ impl AppState {
 
     pub(crate) fn layout_file_cache(&self) -> &Cache<i64, Arc<ImmutableFile>> {
         &self.inner.layout_files
+    }
+
+    pub(crate) fn category_cache(&self) -> &Cache<i64, Arc<Vec<seat_category::Model>>> {
+        &self.inner.categories
     }
 
     pub(crate) fn seat_state_cache(&self) -> &Cache<(i64, i64), Arc<str>> {

@@ -18,11 +18,11 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use crate::{
-    audit,
+    audit, busy,
     config::{BrowseArgs, RunArgs},
     fan::{self, EventInfo, Patience, ops},
     http::{Http, classify, ensure_loopback},
-    metrics::{Outcome, Recorder, unix_ms},
+    metrics::{Outcome, Recorder, micros, unix_ms},
     report::Report,
     run::Samples,
     system::{Store, Watcher},
@@ -49,35 +49,55 @@ async fn read(
     let shared = SHARED
         .get()
         .ok_or_else(|| Box::new(TransactionError::Custom("not set up".into())))?;
-    let builder = user
-        .get_request_builder(&GooseMethod::Post, &shared.sale_path)?
-        .bearer_auth(token)
-        .json(&json!({ "query": query }));
-    let request = GooseRequest::builder()
-        .name(op)
-        .set_request_builder(builder)
-        .build();
-    let started = Instant::now();
-    let response = user.request(request).await?;
-    let outcome = match response.response {
-        Ok(answer) => {
-            let status = answer.status().as_u16();
-            match answer.bytes().await {
-                Ok(body) => match classify(status, &body) {
-                    Ok(_) => Outcome::Ok,
-                    Err(error) => Outcome::Error(error.code),
-                },
-                Err(_) => Outcome::Error("TRANSPORT".into()),
+    // A `BUSY` answer is waited out and the read sent again, as `Http::gql` does.
+    let mut attempt = 0;
+    let (started, outcome) = loop {
+        let builder = user
+            .get_request_builder(&GooseMethod::Post, &shared.sale_path)?
+            .bearer_auth(token)
+            .json(&json!({ "query": query }));
+        let request = GooseRequest::builder()
+            .name(op)
+            .set_request_builder(builder)
+            .build();
+        let started = Instant::now();
+        let response = user.request(request).await?;
+        let outcome = match response.response {
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                match answer.bytes().await {
+                    Ok(body) => match classify(status, &body) {
+                        Ok(_) => Outcome::Ok,
+                        Err(error) if error.code == busy::CODE => {
+                            shared.recorder.count("busy.answers", 1);
+                            shared.recorder.count(&format!("busy.{op}"), 1);
+                            if attempt >= busy::MAX_RETRIES {
+                                shared.recorder.count("busy.gave_up", 1);
+                                break (started, Outcome::Error(error.code));
+                            }
+                            let wait =
+                                busy::delay(busy::hint(&error), attempt, rand::random::<f64>());
+                            shared.recorder.count("busy.retries", 1);
+                            shared.recorder.value("busy.backoff", micros(wait));
+                            tokio::time::sleep(wait).await;
+                            attempt += 1;
+                            continue;
+                        }
+                        Err(error) => Outcome::Error(error.code),
+                    },
+                    Err(_) => Outcome::Error("TRANSPORT".into()),
+                }
             }
-        }
-        Err(error) => Outcome::Error(
-            if error.is_timeout() {
-                "TIMEOUT"
-            } else {
-                "TRANSPORT"
-            }
-            .into(),
-        ),
+            Err(error) => Outcome::Error(
+                if error.is_timeout() {
+                    "TIMEOUT"
+                } else {
+                    "TRANSPORT"
+                }
+                .into(),
+            ),
+        };
+        break (started, outcome);
     };
     shared.recorder.request(op, started.elapsed(), outcome);
     Ok(())

@@ -15,7 +15,10 @@ use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::metrics::{Outcome, Recorder, micros};
+use crate::{
+    busy,
+    metrics::{Outcome, Recorder, micros},
+};
 
 /// A coded failure of one request.
 #[derive(Clone, Debug, PartialEq)]
@@ -170,7 +173,8 @@ impl Http {
 
     /// Runs one GraphQL operation as fan `fan` (its number picks the source address),
     /// records it under `op`, and returns its data or its coded error. Codes in `expected`
-    /// count as expected outcomes, not errors.
+    /// count as expected outcomes, not errors. A `BUSY` answer is waited out and the same
+    /// request sent again ([`busy`]); the operation is recorded once, as its last try.
     #[expect(
         clippy::too_many_arguments,
         reason = "one call site shape for every request"
@@ -185,8 +189,28 @@ impl Http {
         bearer: Option<&str>,
         expected: &[&str],
     ) -> Result<Value, ApiError> {
-        let started = Instant::now();
-        let result = self.send(fan, path, query, variables, bearer).await;
+        let recorder = &self.inner.recorder;
+        let mut attempt = 0;
+        let (started, result) = loop {
+            let started = Instant::now();
+            let result = self.send(fan, path, query, &variables, bearer).await;
+            match &result {
+                Err(error) if error.code == busy::CODE => {
+                    recorder.count("busy.answers", 1);
+                    recorder.count(&format!("busy.{op}"), 1);
+                    if attempt >= busy::MAX_RETRIES {
+                        recorder.count("busy.gave_up", 1);
+                        break (started, result);
+                    }
+                    let wait = busy::delay(busy::hint(error), attempt, rand::random::<f64>());
+                    recorder.count("busy.retries", 1);
+                    recorder.value("busy.backoff", micros(wait));
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                _ => break (started, result),
+            }
+        };
         let outcome = match &result {
             Ok(_) => Outcome::Ok,
             Err(error) if expected.contains(&error.code.as_str()) => {
@@ -194,7 +218,7 @@ impl Http {
             }
             Err(error) => Outcome::Error(error.code.clone()),
         };
-        self.inner.recorder.request(op, started.elapsed(), outcome);
+        recorder.request(op, started.elapsed(), outcome);
         result
     }
 
@@ -203,7 +227,7 @@ impl Http {
         fan: usize,
         path: &str,
         query: &str,
-        variables: Value,
+        variables: &Value,
         bearer: Option<&str>,
     ) -> Result<Value, ApiError> {
         let waited = Instant::now();

@@ -1,6 +1,7 @@
 // The two GraphQL endpoints, with the right credential on each and the retries a busy
 // night needs.
 import { ApiError, backoffMs, gql, sleep, type Doc } from './http';
+import { retryWhileBusy } from './busy';
 import { accessToken, getSession, refreshSession } from './session';
 import { getAdmission, markRefused, setAdmission } from './admission';
 import { endsAdmission, isTransient } from '../lib/errors';
@@ -23,11 +24,16 @@ interface CallOptions {
   retries?: number;
 }
 
+/**
+ * Sends `fn` with its retries. BUSY (nothing was changed) is always retried by
+ * `retryWhileBusy`, with the same variables and so the same idempotency key, for every
+ * operation; the other transient failures only when the caller asks for `retries`.
+ */
 async function withRetries<T>(fn: () => Promise<T>, opts: CallOptions): Promise<T> {
   const retries = opts.retries ?? 0;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fn();
+      return await retryWhileBusy(fn, { signal: opts.signal });
     } catch (e) {
       if (!(e instanceof ApiError) || !isTransient(e.code) || attempt >= retries) throw e;
       const wait = e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : backoffMs(attempt);

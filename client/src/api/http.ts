@@ -14,6 +14,13 @@ export class ApiError extends Error {
     this.extensions = extensions;
     this.status = status;
   }
+  /** The wait a BUSY or RATE_LIMITED answer asks for, in ms (`retryAfterMs`, else `Retry-After`). */
+  get retryAfterMs(): number | undefined {
+    const ms = this.extensions.retryAfterMs;
+    if (typeof ms === 'number') return ms;
+    const seconds = this.retryAfterSeconds;
+    return seconds === undefined ? undefined : seconds * 1000;
+  }
   get retryAfterSeconds(): number | undefined {
     const v = this.extensions.retryAfterSeconds ?? this.extensions.retryAfter;
     return typeof v === 'number' ? v : undefined;

@@ -285,6 +285,12 @@ const TABLE: Record<string, Entry> = {
     step: 'retry',
     action: 'Try again',
   },
+  BUSY: {
+    title: 'The sale is very busy',
+    message: 'We tried a few times and could not get through. Nothing was changed: your seats and payment are as they were. Try again in a few seconds.',
+    step: 'retry',
+    action: 'Try again',
+  },
   GATEWAY_BUSY: {
     title: 'We are very busy',
     message: 'So many fans are here that we need a moment. Your place is safe: try again in a few seconds.',

@@ -72,7 +72,7 @@ impl Gateway {
             .settings
             .allowed_origins
             .refusal_headers(cors::origin_of(session.req_header()));
-        if let Some(seconds) = retry_after {
+        if let Some(seconds) = retry_after.or(code.retry_after_secs()) {
             extra.push(("retry-after", seconds.to_string()));
         }
         write_response(

@@ -151,10 +151,13 @@ impl Gateway {
         };
         let body = code.body(&self.settings.queue_path, event);
         // Nothing of the API's answer (nor its CORS headers) reached the client: ours go out.
-        let extra = self
+        let mut extra = self
             .settings
             .allowed_origins
             .refusal_headers(cors::origin_of(session.req_header()));
+        if let Some(seconds) = code.retry_after_secs() {
+            extra.push(("retry-after", seconds.to_string()));
+        }
         if let Err(error) = write_response(
             session,
             code.status(),

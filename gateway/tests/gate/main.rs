@@ -10,5 +10,6 @@ mod fuzz;
 mod layout;
 mod limits;
 mod operations;
+mod overload;
 mod support;
 mod websocket;

@@ -270,6 +270,7 @@ async fn connections_over_the_cap_are_refused_with_gateway_busy() {
 
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("GATEWAY_BUSY"), "{answer}");
+    assert!(answer.contains("retry-after: 1\r\n"), "{answer}");
     assert_eq!(status, StatusCode::OK);
 }
 

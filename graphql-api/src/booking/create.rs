@@ -2,15 +2,18 @@
 //! prices on the server.
 
 use anyhow::Context as _;
-use entities::{booking::BookingStatus, event, hold::HoldStatus};
+use chrono::{DateTime, Utc};
+use entities::{booking, booking::BookingStatus, event, hold::HoldStatus, seat};
 use rand::Rng as _;
 use sea_orm::{ConnectionTrait as _, Statement, TransactionTrait as _};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
     db::is_unique_violation,
     error::{ApiError, ApiResult},
-    idempotency::Claim,
+    idempotency::{self, Claim},
+    inventory::orders::{CreateRequest, Created, create_booking},
     state::AppState,
 };
 
@@ -35,8 +38,87 @@ pub fn reference(artist: &str) -> String {
     format!("{prefix}-{code}")
 }
 
-/// Creates the booking of a live hold, or returns the hold's existing live booking. With a
-/// `claim`, its idempotency key is recorded in the same transaction as the booking.
+/// What `createBooking` did.
+#[derive(Clone, Debug)]
+pub enum Made {
+    /// A new booking, made in one round trip: its row, its seats and its hold's end.
+    New {
+        booking: Box<booking::Model>,
+        seats: Vec<seat::Model>,
+        hold_until: DateTime<Utc>,
+    },
+    /// The hold's existing booking, or the one a key's first request made.
+    Existing(Uuid),
+}
+
+const OPERATION: &str = "createBooking";
+
+/// Creates the booking of a live hold in one statement (one round trip) on the success path,
+/// with `key` recorded in it; or returns the hold's existing live booking. A key seen before
+/// and lost races take the transactional path, [`create`].
+pub async fn make(
+    state: &AppState,
+    event: &event::Model,
+    user: Uuid,
+    hold_id: Uuid,
+    key: Option<&str>,
+) -> ApiResult<Made> {
+    if let Some(key) = key {
+        idempotency::validate(key)?;
+    }
+    let input = json!({ "event": event.id, "hold": hold_id });
+    let booking_id = Uuid::now_v7();
+    let request = CreateRequest {
+        booking_id,
+        reference: reference(&event.artist),
+        event: event.id,
+        user,
+        hold_id,
+        payment_intent: format!("pi_{}", Uuid::new_v4().simple()),
+        key: key.map(|key| {
+            (
+                key,
+                idempotency::fingerprint(OPERATION, &input),
+                state.config().idempotency_ttl_secs as f64,
+                json!({ "bookingId": booking_id }),
+            )
+        }),
+    };
+    match create_booking(state, &request).await? {
+        Created::Made {
+            booking,
+            seats,
+            hold_until,
+        } => Ok(Made::New {
+            booking,
+            seats,
+            hold_until,
+        }),
+        Created::Existing(id) => Ok(Made::Existing(id)),
+        Created::Missing => Err(ApiError::HoldNotFound),
+        Created::NotLive => Err(ApiError::HoldExpired),
+        Created::KeySeen | Created::Raced => {
+            let id = match key {
+                Some(key) => idempotency::once(
+                    state,
+                    user,
+                    key,
+                    OPERATION,
+                    &input,
+                    "bookingId",
+                    |claim| async move { create(state, event, user, hold_id, Some(&claim)).await },
+                )
+                .await?,
+                None => create(state, event, user, hold_id, None).await?,
+            };
+            Ok(Made::Existing(id))
+        }
+    }
+}
+
+/// Creates the booking of a live hold in one transaction (the slow path), or returns the
+/// hold's existing live booking. With a `claim`, its idempotency key is recorded in the same
+/// transaction as the booking.
 pub async fn create(
     state: &AppState,
     event: &event::Model,

@@ -12,20 +12,19 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::booking;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
-use serde_json::json;
 
 pub use self::{
     cancel::cancel,
-    create::{create, reference},
+    create::{Made, create, make, reference},
     payment_view::{Payment, PaymentMethod, PaymentStatus},
-    views::{load, view_one, views},
+    views::{assemble, load, view_one, views},
 };
 use crate::{
     auth::AuthContext as _,
     context::ContextExt as _,
     error::{ApiError, ApiResult},
     events::Event,
-    idempotency,
+    inventory,
     money::Money,
     sale::{parse_uuid, sale_context},
     seats::Seat,
@@ -108,8 +107,7 @@ impl BookingsMutation {
         let identity = ctx.identity()?;
         let state = ctx.api_data::<AppState>()?;
         let id = parse_uuid(&booking_id, ApiError::BookingNotFound)?;
-        cancel(state, identity.user_id, None, id).await?;
-        view_one(state, identity.user_id, None, id).await
+        cancel(state, identity.user_id, None, id).await
     }
 }
 
@@ -143,26 +141,31 @@ impl SaleBookingsMutation {
     ) -> ApiResult<Booking> {
         let (state, scope, buyer) = sale_context(ctx)?;
         let hold_id = parse_uuid(&hold_id, ApiError::HoldNotFound)?;
-        let input = json!({ "event": scope.event.id, "hold": hold_id });
-        let event = &scope.event;
-        let id = idempotency::once(
+        match make(
             state,
+            &scope.event,
             buyer.user_id,
-            &idempotency_key,
-            "createBooking",
-            &input,
-            "bookingId",
-            |claim| async move { create(state, event, buyer.user_id, hold_id, Some(&claim)).await },
+            hold_id,
+            Some(&idempotency_key),
         )
-        .await?;
-        view_one(state, buyer.user_id, Some(scope.event.id), id).await
+        .await?
+        {
+            Made::New {
+                booking,
+                seats,
+                hold_until,
+            } => {
+                let categories = inventory::categories(state, scope.event.id).await?;
+                assemble(state, &booking, &seats, &categories, &[], Some(hold_until)).await
+            }
+            Made::Existing(id) => view_one(state, buyer.user_id, Some(scope.event.id), id).await,
+        }
     }
 
     /// Cancels one of the buyer's bookings in this event (refunding it if paid).
     async fn cancel_booking(&self, ctx: &Context<'_>, booking_id: ID) -> ApiResult<Booking> {
         let (state, scope, buyer) = sale_context(ctx)?;
         let id = parse_uuid(&booking_id, ApiError::BookingNotFound)?;
-        cancel(state, buyer.user_id, Some(scope.event.id), id).await?;
-        view_one(state, buyer.user_id, Some(scope.event.id), id).await
+        cancel(state, buyer.user_id, Some(scope.event.id), id).await
     }
 }

@@ -93,42 +93,57 @@ pub async fn views(state: &AppState, rows: &[booking::Model]) -> ApiResult<Vec<B
         .into_iter()
         .map(|hold| (hold.id, hold.held_until))
         .collect();
-    let now = Utc::now();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let event = find_event_by_id(state, row.event_id).await?;
-        let mut booked_seats = Vec::new();
-        for line in lines.iter().filter(|line| line.booking_id == row.id) {
-            if let Some(seat_row) = seats.get(&line.seat_id) {
-                booked_seats.push(Seat::from_model(seat_row, &categories, now)?);
-            }
-        }
-        booked_seats.sort_by_key(|seat| seat.id.0.parse::<i64>().unwrap_or(0));
-        let unpaid = matches!(
-            row.status,
-            booking::BookingStatus::PendingPayment | booking::BookingStatus::PaymentFailed
-        );
-        out.push(Booking {
-            id: ID(row.id.to_string()),
-            reference: row.reference.clone(),
-            status: row.status.into(),
-            seats: booked_seats,
-            total: Money::new(row.amount_minor, &row.currency),
-            payment_intent: row.payment_intent.clone(),
-            hold_expires_at: if unpaid {
-                row.hold_id.and_then(|hold| holds.get(&hold).copied())
-            } else {
-                None
-            },
-            created_at: row.created_at,
-            confirmed_at: row.confirmed_at,
-            payments: payments
-                .iter()
-                .filter(|p| p.booking_id == row.id)
-                .map(|payment| payment.view())
-                .collect(),
-            event: Event::from(event.as_ref()),
-        });
+        let booked: Vec<seat::Model> = lines
+            .iter()
+            .filter(|line| line.booking_id == row.id)
+            .filter_map(|line| seats.get(&line.seat_id).cloned())
+            .collect();
+        let own_payments: Vec<payment::Model> = payments
+            .iter()
+            .filter(|p| p.booking_id == row.id)
+            .cloned()
+            .collect();
+        let hold_until = row.hold_id.and_then(|hold| holds.get(&hold).copied());
+        out.push(assemble(state, row, &booked, &categories, &own_payments, hold_until).await?);
     }
     Ok(out)
+}
+
+/// One booking as its fan sees it, from its rows: its seats, its event's categories, its
+/// payments (oldest first) and its hold's end. Queries nothing but the cached event, so a
+/// sale mutation can answer from the rows its statement returned.
+pub async fn assemble(
+    state: &AppState,
+    row: &booking::Model,
+    seats: &[seat::Model],
+    categories: &[seat_category::Model],
+    payments: &[payment::Model],
+    hold_until: Option<DateTime<Utc>>,
+) -> ApiResult<Booking> {
+    let now = Utc::now();
+    let event = find_event_by_id(state, row.event_id).await?;
+    let mut booked_seats = seats
+        .iter()
+        .map(|seat_row| Seat::from_model(seat_row, categories, now))
+        .collect::<ApiResult<Vec<_>>>()?;
+    booked_seats.sort_by_key(|seat| seat.id.0.parse::<i64>().unwrap_or(0));
+    let unpaid = matches!(
+        row.status,
+        booking::BookingStatus::PendingPayment | booking::BookingStatus::PaymentFailed
+    );
+    Ok(Booking {
+        id: ID(row.id.to_string()),
+        reference: row.reference.clone(),
+        status: row.status.into(),
+        seats: booked_seats,
+        total: Money::new(row.amount_minor, &row.currency),
+        payment_intent: row.payment_intent.clone(),
+        hold_expires_at: if unpaid { hold_until } else { None },
+        created_at: row.created_at,
+        confirmed_at: row.confirmed_at,
+        payments: payments.iter().map(|payment| payment.view()).collect(),
+        event: Event::from(event.as_ref()),
+    })
 }

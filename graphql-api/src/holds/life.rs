@@ -1,39 +1,26 @@
 //! A hold's life after it is taken: loading it, releasing it, extending it once, and how
 //! the buyer sees it.
 
-use std::sync::LazyLock;
-
 use anyhow::Context as _;
 use async_graphql::{Context, ID};
 use chrono::Utc;
-use entities::{booking::BookingStatus, hold, hold::HoldStatus, seat, seat_category};
-use sea_orm::{
-    ColumnTrait as _, ConnectionTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    Statement, TransactionTrait as _,
-};
+use entities::{hold, hold::HoldStatus, seat, seat_category};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
 use uuid::Uuid;
 
 use super::{Hold, HoldStatus as HoldView};
 use crate::{
     context::ContextExt as _,
-    db::literal,
     error::{ApiError, ApiResult},
-    inventory,
+    inventory::{
+        self,
+        hold_life::{Extended, Released, extend_hold, release_hold},
+    },
     loaders::{EventCategories, RequestLoader},
     money::Money,
     seats::Seat,
     state::AppState,
 };
-
-/// $1 hold, $2 seconds, $3 most extensions: extends a live hold once more.
-static EXTEND_HOLD: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "UPDATE holds SET held_until = held_until + make_interval(secs => $2), \
-             extensions_used = extensions_used + 1 \
-         WHERE id = $1 AND status = {active} AND held_until > now() AND extensions_used < $3",
-        active = literal(&HoldStatus::Active),
-    )
-});
 
 /// Loads one of the buyer's holds in this event, or `HOLD_NOT_FOUND`.
 pub async fn load(
@@ -51,61 +38,52 @@ pub async fn load(
         .ok_or(ApiError::HoldNotFound)
 }
 
-/// Releases a hold of the buyer's (idempotent once it has ended).
+/// Releases a hold of the buyer's (idempotent once it has ended), in one round trip.
 pub async fn release(state: &AppState, event: i64, user: Uuid, hold_id: Uuid) -> ApiResult<()> {
-    let found = load(state, event, user, hold_id).await?;
-    if found.status == HoldStatus::Converted {
-        return Err(ApiError::BadUserInput(
+    match release_hold(state, event, user, hold_id).await? {
+        Released::Missing => Err(ApiError::HoldNotFound),
+        Released::Ended(HoldStatus::Converted) => Err(ApiError::BadUserInput(
             "These seats are paid for: cancel the booking instead.".into(),
-        ));
+        )),
+        Released::Ended(_) => Ok(()),
+        Released::Now(changes) => {
+            inventory::publish(state, event, &changes).await;
+            Ok(())
+        }
     }
-    if found.status != HoldStatus::Active {
-        return Ok(());
-    }
-    let tx = state.db().begin().await.context("starting releaseSeats")?;
-    tx.execute_raw(Statement::from_sql_and_values(
-        tx.get_database_backend(),
-        "SELECT id FROM holds WHERE id = $1 FOR UPDATE",
-        [hold_id.into()],
-    ))
-    .await
-    .context("locking a hold")?;
-    let changes =
-        inventory::end_hold(&tx, hold_id, HoldStatus::Released, BookingStatus::Cancelled).await?;
-    tx.commit().await.context("committing releaseSeats")?;
-    inventory::publish(state, event, &changes).await;
-    Ok(())
 }
 
-/// Extends a live hold once by the configured grace.
-pub async fn extend(state: &AppState, event: i64, user: Uuid, hold_id: Uuid) -> ApiResult<()> {
-    let found = load(state, event, user, hold_id).await?;
-    if found.status != HoldStatus::Active || found.held_until <= Utc::now() {
-        return Err(ApiError::HoldExpired);
+/// Extends a live hold once by the configured grace, in one round trip; answers the hold as
+/// it is now.
+pub async fn extend(
+    state: &AppState,
+    event: i64,
+    user: Uuid,
+    hold_id: Uuid,
+) -> ApiResult<(hold::Model, Vec<seat::Model>)> {
+    match extend_hold(state, event, user, hold_id).await? {
+        Extended::Missing => Err(ApiError::HoldNotFound),
+        Extended::NotLive => Err(ApiError::HoldExpired),
+        Extended::Used => Err(ApiError::ExtensionUsed),
+        Extended::Now {
+            held_until,
+            extensions_used,
+            seats,
+        } => Ok((
+            hold::Model {
+                id: hold_id,
+                event_id: event,
+                user_id: user,
+                status: HoldStatus::Active,
+                seat_count: seats.len() as i32,
+                held_until,
+                extensions_used,
+                created_at: Utc::now(),
+                ended_at: None,
+            },
+            seats,
+        )),
     }
-    if found.extensions_used >= state.config().hold_max_extensions {
-        return Err(ApiError::ExtensionUsed);
-    }
-    let tx = state.db().begin().await.context("starting extendHold")?;
-    let extended = tx
-        .execute_raw(Statement::from_sql_and_values(
-            tx.get_database_backend(),
-            EXTEND_HOLD.as_str(),
-            [
-                hold_id.into(),
-                (state.config().hold_extension_secs as f64).into(),
-                state.config().hold_max_extensions.into(),
-            ],
-        ))
-        .await
-        .context("extending a hold")?;
-    if extended.rows_affected() == 0 {
-        // Lost a race with expiry or with another extension.
-        return Err(ApiError::ExtensionUsed);
-    }
-    inventory::follow_hold(&tx, hold_id).await?;
-    tx.commit().await.context("committing extendHold")?;
-    Ok(())
 }
 
 /// A hold as the buyer sees it, with its seats and total.

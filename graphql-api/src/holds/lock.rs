@@ -3,18 +3,23 @@
 use std::sync::LazyLock;
 
 use anyhow::Context as _;
-use entities::{booking::BookingStatus, event, hold, hold::HoldStatus};
+use chrono::{DateTime, Utc};
+use entities::{booking::BookingStatus, event, hold, hold::HoldStatus, seat};
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait as _, EntityTrait as _, QueryFilter as _, Statement,
     TransactionTrait as _,
 };
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
     db::{is_deadlock, is_unique_violation, literal},
     error::{ApiError, ApiResult},
-    idempotency::Claim,
-    inventory::{self, Changes},
+    idempotency::{self, Claim},
+    inventory::{
+        self, Changes,
+        take::{TakeRequest, Taken, take_hold},
+    },
     sale::Buyer,
     state::AppState,
 };
@@ -33,8 +38,170 @@ fn is_transient(error: &ApiError) -> bool {
     matches!(error, ApiError::Internal(cause) if is_deadlock(cause))
 }
 
-/// Holds `seat_ids` for `buyer`, all or nothing; returns the new hold's id. With a `claim`,
-/// its idempotency key is recorded in the same transaction as the hold.
+/// A hold the one-statement path took: enough to answer without reading it back.
+#[derive(Clone, Debug)]
+pub struct NewHold {
+    pub id: Uuid,
+    pub held_until: DateTime<Utc>,
+    pub seats: Vec<seat::Model>,
+}
+
+/// What `lockSeats` did.
+#[derive(Clone, Debug)]
+pub enum Locked {
+    /// A new hold, taken in one round trip.
+    New(NewHold),
+    /// The hold a key's first request made (a replay), or one taken on the slow path.
+    Existing(Uuid),
+}
+
+/// Holds `seat_ids` for `buyer`, all or nothing, in one statement (one round trip) on the
+/// success path. `key` is the idempotency key, recorded in the same statement as the hold. The rare cases (a key seen before, a run-out hold of the
+/// fan's to end first) take the transactional path, [`lock_seats`].
+pub async fn take(
+    state: &AppState,
+    event: &event::Model,
+    buyer: &Buyer,
+    seat_ids: &[i64],
+    key: Option<&str>,
+) -> ApiResult<Locked> {
+    let requested = seat_ids.len() as i64;
+    if requested > buyer.cap {
+        return Err(ApiError::HoldLimitExceeded {
+            cap: buyer.cap,
+            requested,
+        });
+    }
+    if let Some(key) = key {
+        idempotency::validate(key)?;
+    }
+    let input = canonical_input(event.id, seat_ids);
+    let config = state.config();
+    for attempt in 1..=3 {
+        let hold_id = Uuid::now_v7();
+        let request = TakeRequest {
+            hold_id,
+            event: event.id,
+            user: buyer.user_id,
+            seat_ids,
+            hold_secs: config.hold_duration_secs as f64,
+            cap: buyer.cap,
+            key: key.map(|key| {
+                (
+                    key,
+                    idempotency::fingerprint(OPERATION, &input),
+                    config.idempotency_ttl_secs as f64,
+                    json!({ "holdId": hold_id }),
+                )
+            }),
+        };
+        let taken = match take_hold(state, &request).await {
+            Err(error) if attempt < 3 && is_transient(&error) => continue,
+            other => other?,
+        };
+        match taken {
+            Taken::Held {
+                held_until,
+                seats,
+                changes,
+            } => {
+                inventory::publish(state, event.id, &changes).await;
+                return Ok(Locked::New(NewHold {
+                    id: hold_id,
+                    held_until,
+                    seats,
+                }));
+            }
+            Taken::OwnHold {
+                hold_id,
+                live: true,
+            } => return Err(ApiError::ActiveHoldExists { hold_id }),
+            Taken::OwnHold { hold_id, .. } => expire(state, event.id, hold_id).await?,
+            Taken::OwnHoldRace => return Err(active_hold(state, event.id, buyer, hold_id).await?),
+            Taken::OverCap { booked } => {
+                return Err(ApiError::HoldLimitExceeded {
+                    cap: buyer.cap,
+                    requested: booked + requested,
+                });
+            }
+            Taken::Unknown { seat_id } => return Err(ApiError::SeatNotFound(seat_id.to_string())),
+            Taken::SeatsTaken { seat_ids: taken } => match key {
+                // Taken by this key's own first request, perhaps: it answers as a replay.
+                Some(key) if idempotency::recorded(state, buyer.user_id, key).await? => {
+                    return slow(state, event, buyer, seat_ids, key).await;
+                }
+                _ => return Err(ApiError::SeatTaken { seat_ids: taken }),
+            },
+            Taken::KeySeen | Taken::KeyRace => match key {
+                Some(key) => return slow(state, event, buyer, seat_ids, key).await,
+                None => continue,
+            },
+        }
+    }
+    Err(anyhow::anyhow!("lockSeats gave up after three tries").into())
+}
+
+const OPERATION: &str = "lockSeats";
+
+/// What the idempotency fingerprint of a `lockSeats` covers.
+fn canonical_input(event: i64, seat_ids: &[i64]) -> Value {
+    json!({ "event": event, "seats": seat_ids })
+}
+
+/// The transactional path, through the idempotency record's claim.
+async fn slow(
+    state: &AppState,
+    event: &event::Model,
+    buyer: &Buyer,
+    seat_ids: &[i64],
+    key: &str,
+) -> ApiResult<Locked> {
+    let input = canonical_input(event.id, seat_ids);
+    let id = idempotency::once(
+        state,
+        buyer.user_id,
+        key,
+        OPERATION,
+        &input,
+        "holdId",
+        |claim| async move { lock_seats(state, event, buyer, seat_ids, Some(&claim)).await },
+    )
+    .await?;
+    Ok(Locked::Existing(id))
+}
+
+/// Ends a run-out hold of the fan's, so a new one can be taken.
+async fn expire(state: &AppState, event: i64, hold_id: Uuid) -> ApiResult<()> {
+    let tx = state.db().begin().await.context("starting to end a hold")?;
+    let changes =
+        inventory::end_hold(&tx, hold_id, HoldStatus::Expired, BookingStatus::Expired).await?;
+    tx.commit().await.context("ending a run-out hold")?;
+    inventory::publish(state, event, &changes).await;
+    Ok(())
+}
+
+/// The fan's active hold that won a race with this one (another tab).
+async fn active_hold(
+    state: &AppState,
+    event: i64,
+    buyer: &Buyer,
+    fallback: Uuid,
+) -> ApiResult<ApiError> {
+    let existing = hold::Entity::find()
+        .filter(hold::Column::EventId.eq(event))
+        .filter(hold::Column::UserId.eq(buyer.user_id))
+        .filter(hold::Column::Status.eq(hold::HoldStatus::Active))
+        .one(state.db())
+        .await
+        .context("finding the winning hold")?;
+    Ok(ApiError::ActiveHoldExists {
+        hold_id: existing.map_or(fallback, |h| h.id),
+    })
+}
+
+/// Holds `seat_ids` for `buyer` in one transaction (the slow path, about six round trips);
+/// returns the new hold's id. With a `claim`, its idempotency key is recorded in the same
+/// transaction as the hold.
 pub async fn lock_seats(
     state: &AppState,
     event: &event::Model,

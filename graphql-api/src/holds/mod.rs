@@ -10,15 +10,14 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::hold;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
-use serde_json::json;
 
 pub use self::{
     life::{extend, hold_view, load, release, view},
-    lock::lock_seats,
+    lock::{Locked, NewHold, lock_seats, take},
 };
 use crate::{
     error::{ApiError, ApiResult},
-    idempotency,
+    inventory,
     money::Money,
     sale::{parse_seat_ids, parse_uuid, sale_context},
     seats::Seat,
@@ -99,20 +98,32 @@ impl HoldsMutation {
     ) -> ApiResult<Hold> {
         let (state, scope, buyer) = sale_context(ctx)?;
         let ids = parse_seat_ids(&seat_ids)?;
-        let input = json!({ "event": scope.event.id, "seats": ids });
-        let (event, ids) = (&scope.event, &ids);
-        let hold_id = idempotency::once(
-            state,
-            buyer.user_id,
-            &idempotency_key,
-            "lockSeats",
-            &input,
-            "holdId",
-            |claim| async move { lock_seats(state, event, buyer, ids, Some(&claim)).await },
-        )
-        .await?;
-        let found = load(state, scope.event.id, buyer.user_id, hold_id).await?;
-        view(state, ctx, &found).await
+        match take(state, &scope.event, buyer, &ids, Some(&idempotency_key)).await? {
+            Locked::New(made) => {
+                let categories = inventory::categories(state, scope.event.id).await?;
+                let found = hold::Model {
+                    id: made.id,
+                    event_id: scope.event.id,
+                    user_id: buyer.user_id,
+                    status: hold::HoldStatus::Active,
+                    seat_count: made.seats.len() as i32,
+                    held_until: made.held_until,
+                    extensions_used: 0,
+                    created_at: Utc::now(),
+                    ended_at: None,
+                };
+                hold_view(
+                    &found,
+                    &made.seats,
+                    &categories,
+                    state.config().hold_max_extensions,
+                )
+            }
+            Locked::Existing(hold_id) => {
+                let found = load(state, scope.event.id, buyer.user_id, hold_id).await?;
+                view(state, ctx, &found).await
+            }
+        }
     }
 
     /// Lets the hold's seats go (and cancels its unpaid booking). True, also when it had
@@ -128,8 +139,13 @@ impl HoldsMutation {
     async fn extend_hold(&self, ctx: &Context<'_>, hold_id: ID) -> ApiResult<Hold> {
         let (state, scope, buyer) = sale_context(ctx)?;
         let hold_id = parse_uuid(&hold_id, ApiError::HoldNotFound)?;
-        extend(state, scope.event.id, buyer.user_id, hold_id).await?;
-        let found = load(state, scope.event.id, buyer.user_id, hold_id).await?;
-        view(state, ctx, &found).await
+        let (found, seats) = extend(state, scope.event.id, buyer.user_id, hold_id).await?;
+        let categories = inventory::categories(state, scope.event.id).await?;
+        hold_view(
+            &found,
+            &seats,
+            &categories,
+            state.config().hold_max_extensions,
+        )
     }
 }

@@ -16,7 +16,10 @@ use axum::{
 
 use super::{
     HttpState,
-    response::{graphql_refusal, graphql_response, json_bytes, parse_graphql_request, refusal_for},
+    response::{
+        failed_json_bytes, graphql_refusal, graphql_response, json_bytes, parse_graphql_request,
+        refusal_for,
+    },
 };
 use crate::{
     auth::{Auth, now_secs},
@@ -109,7 +112,7 @@ pub(super) async fn sale_graphql(
                     response
                 }
                 Ok(shared) => json_bytes(shared.json()),
-                Err(own) => json_bytes(own),
+                Err(own) => failed_json_bytes(own),
             }
         }
         None => graphql_response(state.sale.execute(request).await),

@@ -57,21 +57,60 @@ pub(super) fn graphql_response(mut response: async_graphql::Response) -> Respons
         .http_headers
         .remove(crate::schema::REFUSED_BEFORE_EXECUTION)
         .is_some();
-    let status = refused
+    let first = refused
         .then(|| response.errors.first())
         .flatten()
-        .and_then(|error| error.extensions.as_ref()?.get("code").cloned())
+        .and_then(|error| error.extensions.as_ref());
+    let status = first
+        .and_then(|extensions| extensions.get("code").cloned())
         .and_then(|code| match code {
             async_graphql::Value::String(code) => ErrorCode::from_code(&code),
             _ => None,
         })
         .and_then(|code| StatusCode::from_u16(code.http_status()).ok());
+    let retry_after_ms = first
+        .and_then(|extensions| extensions.get("retryAfterMs").cloned())
+        .and_then(|value| match value {
+            async_graphql::Value::Number(ms) => ms.as_u64(),
+            _ => None,
+        });
     let mut http = Json(response).into_response();
     if let Some(status) = status {
         *http.status_mut() = status;
     }
+    if let Some(ms) = retry_after_ms {
+        http.headers_mut()
+            .insert(header::RETRY_AFTER, retry_after_header(ms));
+    }
     http.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    http
+}
+
+/// `Retry-After` for a hint in ms: whole seconds, rounded up, at least 1.
+fn retry_after_header(ms: u64) -> HeaderValue {
+    HeaderValue::from(ms.div_ceil(1_000).max(1))
+}
+
+/// A failed answer already written as JSON (a shared seat-map build that did not succeed):
+/// a `BUSY` refusal (only ever made before execution) gets its status and `Retry-After`
+/// as in [`graphql_response`]; any other answer is sent as it is.
+pub(super) fn failed_json_bytes(body: Bytes) -> Response {
+    let busy_retry_ms = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .filter(|answer| answer.get("data").is_none_or(serde_json::Value::is_null))
+        .and_then(|answer| {
+            let extensions = answer.get("errors")?.get(0)?.get("extensions")?;
+            (extensions.get("code")?.as_str()? == ErrorCode::Busy.as_str())
+                .then(|| extensions.get("retryAfterMs")?.as_u64())
+                .flatten()
+        });
+    let mut http = json_bytes(body);
+    if let Some(ms) = busy_retry_ms {
+        *http.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        http.headers_mut()
+            .insert(header::RETRY_AFTER, retry_after_header(ms));
+    }
     http
 }
 

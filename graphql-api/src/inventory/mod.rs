@@ -7,7 +7,12 @@
 //! Statuses are the entities' enums; the SQL is written once per statement with their
 //! spellings filled in ([`statements`]), so no status is a string literal in this crate.
 
+pub mod capture;
+pub mod hold_life;
+pub mod orders;
+pub mod rows;
 pub mod statements;
+pub mod take;
 
 use anyhow::Context as _;
 use entities::{booking::BookingStatus, hold::HoldStatus, seat::SeatStatus};
@@ -226,6 +231,31 @@ pub async fn refund(tx: &DatabaseTransaction, booking_id: Uuid) -> ApiResult<Cha
         execute(tx, sql, vec![booking_id.into()], "refunding").await?;
     }
     Ok(freed)
+}
+
+/// The event's seat categories, from the instance's cache: the sale path prices holds and
+/// bookings from them without a round trip.
+pub async fn categories(
+    state: &AppState,
+    event: i64,
+) -> ApiResult<std::sync::Arc<Vec<entities::seat_category::Model>>> {
+    use entities::seat_category;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+    let db = state.db().clone();
+    state
+        .category_cache()
+        .try_get_with(event, async move {
+            let rows = seat_category::Entity::find()
+                .filter(seat_category::Column::EventId.eq(event))
+                .order_by_asc(seat_category::Column::SortOrder)
+                .order_by_asc(seat_category::Column::Id)
+                .all(&db)
+                .await
+                .context("loading an event's seat categories")?;
+            Ok::<_, ApiError>(std::sync::Arc::new(rows))
+        })
+        .await
+        .map_err(|error: std::sync::Arc<ApiError>| ApiError::clone(&error))
 }
 
 /// Tells every instance what committed. Call it after the commit, never before: a change

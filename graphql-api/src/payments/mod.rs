@@ -7,22 +7,23 @@
 //! CONFIRMED and the hold CONVERTED together, or nothing changes and the authorization is
 //! voided (FAILED), never captured. So money captured always equals the confirmed bookings.
 
+pub mod charge;
 pub mod provider;
 pub mod settle;
 pub mod webhook;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use serde_json::json;
 
 pub use self::{
+    charge::{Charged, charge},
     provider::{Outcome, simulate, validate},
     settle::{pay, payable, settle, start, sweep_abandoned},
 };
 pub use crate::booking::{Payment, PaymentMethod, PaymentStatus};
 use crate::{
-    booking::{Booking, view_one},
+    booking::{Booking, assemble, view_one},
     error::{ApiError, ApiResult},
-    idempotency,
+    inventory,
     sale::{parse_uuid, sale_context},
 };
 
@@ -80,30 +81,38 @@ impl SalePaymentsMutation {
     ) -> ApiResult<PaymentResult> {
         let (state, scope, buyer) = sale_context(ctx)?;
         let booking_id = parse_uuid(&booking_id, ApiError::BookingNotFound)?;
-        let input = json!({ "booking": booking_id, "method": method.db(), "details": details });
-        let details = &details;
-        let payment_id = idempotency::once(
+        let charged = charge(
             state,
+            scope.event.id,
             buyer.user_id,
+            booking_id,
+            method,
+            &details,
             &idempotency_key,
-            "confirmPayment",
-            &input,
-            "paymentId",
-            |claim| async move {
-                pay(
-                    state,
-                    scope.event.id,
-                    buyer.user_id,
-                    booking_id,
-                    method,
-                    details,
-                    Some(&claim),
-                )
-                .await
-            },
         )
         .await?;
-        let booking = view_one(state, buyer.user_id, Some(scope.event.id), booking_id).await?;
+        let (booking, payment_id) = match charged {
+            Charged::New {
+                payment_id,
+                captured,
+            } => {
+                let categories = inventory::categories(state, scope.event.id).await?;
+                let booking = assemble(
+                    state,
+                    &captured.booking,
+                    &captured.seats,
+                    &categories,
+                    &captured.payments,
+                    None,
+                )
+                .await?;
+                (booking, payment_id)
+            }
+            Charged::Existing(payment_id) => (
+                view_one(state, buyer.user_id, Some(scope.event.id), booking_id).await?,
+                payment_id,
+            ),
+        };
         let payment = booking
             .payments
             .iter()

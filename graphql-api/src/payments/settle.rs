@@ -52,7 +52,12 @@ pub async fn pay(
 
 /// Refuses bookings that cannot take a payment.
 pub fn payable(found: &booking::Model) -> ApiResult<()> {
-    match found.status {
+    payable_status(found.status)
+}
+
+/// Refuses a booking status that cannot take a payment.
+pub fn payable_status(status: BookingStatus) -> ApiResult<()> {
+    match status {
         booking::BookingStatus::PendingPayment | booking::BookingStatus::PaymentFailed => Ok(()),
         booking::BookingStatus::Confirmed => Err(ApiError::AlreadyPaid),
         booking::BookingStatus::Cancelled => Err(ApiError::BookingNotPayable("cancelled".into())),

@@ -9,6 +9,7 @@
 //!   same database and Redis.
 //! - [`TestRedisServer`]: a private `redis-server` or Redis Cluster, for tests that need
 //!   Redis to themselves.
+//! - [`RoundTrips`]: a relay in front of Postgres counting round trips (the sale path's cost).
 //! - [`first_error_code`], [`scalar`], [`assert_invariants`]: reading what a test did.
 //!
 //! Environment: `TEST_DATABASE_URL` (a server URL ending in a database to connect to for
@@ -22,6 +23,7 @@ mod inspect;
 mod instance;
 mod redis_namespace;
 mod redis_server;
+mod round_trips;
 
 pub use self::{
     app::TestApp,
@@ -30,4 +32,5 @@ pub use self::{
     instance::{TestInstance, test_config},
     redis_namespace::{TestRedis, redis_url},
     redis_server::TestRedisServer,
+    round_trips::RoundTrips,
 };

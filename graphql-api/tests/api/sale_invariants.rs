@@ -77,7 +77,7 @@ async fn interleaved_sale_operations_keep_every_invariant_after_every_step() {
             0 | 1 => {
                 let n = rng.random_range(1..=3);
                 let wanted: Vec<i64> = seats.choose_multiple(&mut rng, n).copied().collect();
-                if holds::lock_seats(state, &event, buyer, &wanted, None)
+                if holds::take(state, &event, buyer, &wanted, None)
                     .await
                     .is_ok()
                 {
@@ -115,7 +115,7 @@ async fn interleaved_sale_operations_keep_every_invariant_after_every_step() {
             }
             5 => {
                 if let Some(hold) = live_holds.first()
-                    && booking::create(state, &event, user, *hold, None)
+                    && booking::make(state, &event, user, *hold, None)
                         .await
                         .is_ok()
                 {
@@ -130,14 +130,15 @@ async fn interleaved_sale_operations_keep_every_invariant_after_every_step() {
                     } else {
                         "4000000000000002"
                     };
-                    if payments::pay(
+                    // The two-round-trip path the API takes, with a fresh key.
+                    if payments::charge(
                         state,
                         event_id,
                         user,
                         *booking_id,
                         PaymentMethod::Card,
                         &card_details(card),
-                        None,
+                        &uuid::Uuid::new_v4().to_string(),
                     )
                     .await
                     .is_ok()
