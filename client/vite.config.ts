@@ -11,6 +11,8 @@ export default defineConfig({
     proxy: {
       '/graphql': { target, ws: true, changeOrigin: false },
       '/sale': { target, ws: true, changeOrigin: false },
+      // Seat layouts only: other /events/... paths are the client's own pages.
+      '^/events/[^/]+/layout': { target, changeOrigin: false },
     },
   },
   build: {

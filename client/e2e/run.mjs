@@ -5,7 +5,8 @@
 //
 // Fan A (desktop) and fan B (375 px phone) sign up, join the queue (paused by an admin so
 // the waiting room can be seen), see the same place in a second tab, survive a dropped
-// connection, get admitted, and choose seats on the map (mouse and keyboard). A holds; B
+// connection, get admitted (the seat layout was fetched while waiting; B reloads the map: the
+// layout comes from the page's store, not the network), and choose seats on the map (mouse and keyboard). A holds; B
 // sees those seats turn unavailable without reloading. A pays with a card that is declined,
 // reads the message, retries with a good card and sees the confirmation. B buys with UPI on
 // the phone, then cancels from My bookings. Every screen is saved at both sizes under
@@ -201,6 +202,24 @@ async function main() {
       await Promise.all([waitForSeatMap(a), waitForSeatMap(b)]);
       await shot(a, '06-seat-map');
       await shot(b, '06-seat-map');
+    });
+
+    await step('a reload draws the map from the kept layout, without downloading it again', async () => {
+      const first = await b.evaluate(() => window.__tix.seatMap.layoutSource);
+      const answers = [];
+      const watch = (res) => {
+        if (/^\/events\/[^/]+\/layout/.test(new URL(res.url()).pathname)) answers.push(res.status());
+      };
+      b.on('response', watch);
+      await b.reload();
+      await waitForSeatMap(b);
+      b.off('response', watch);
+      const source = await b.evaluate(() => window.__tix.seatMap.layoutSource);
+      // Fetched in the waiting room already (stored), or with the first map (network).
+      console.log(`  first load of the map: layout from ${first}`);
+      if (first !== 'stored' && first !== 'network') throw new Error(`the first load's layout came from "${first}"`);
+      if (source !== 'stored') throw new Error(`after a reload the layout came from "${source}"`);
+      if (answers.some((status) => status !== 304)) throw new Error(`the layout was downloaded again: ${answers.join(', ')}`);
     });
 
     await step('choose seats on the map: click, hover details, keyboard', async () => {

@@ -157,6 +157,9 @@ mod tests {
         assert_eq!(classify("/assets/app.js"), Route::Public);
         assert_eq!(classify("/salesforce"), Route::Public);
         assert_eq!(classify("/webhooks/payments"), Route::Public);
+        // Seat layouts are public (no fan's data): fans fetch them while they wait.
+        assert_eq!(classify("/events/42/layout.json"), Route::Public);
+        assert_eq!(classify("/events/42/layout/0123abcd.json"), Route::Public);
         assert_eq!(classify("/healthz"), Route::Health);
         assert_eq!(classify("/metrics"), Route::Metrics);
     }

@@ -9,11 +9,13 @@
 use async_graphql::{ID, SimpleObject};
 use entities::seat_category;
 use sea_orm::FromQueryResult;
+use serde::Serialize;
 
 use crate::money::Money;
 
 /// A price band of an event, with its colour on the seat map.
-#[derive(Clone, Debug, SimpleObject)]
+#[derive(Clone, Debug, SimpleObject, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SeatCategory {
     pub id: ID,
     pub name: String,
@@ -48,7 +50,8 @@ pub struct LayoutSeat {
 
 /// A stretch of evenly spaced seats: seat `k` has id `first_seat_id + k`, number
 /// `first_number + k`, and sits at `(x + k*dx, y + k*dy)`.
-#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SeatRun {
     /// Index into `SeatMap.sections`.
     pub section: i32,
@@ -64,7 +67,8 @@ pub struct SeatRun {
 }
 
 /// A section, for labels and filters.
-#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MapSection {
     /// Section code, e.g. `L105`.
     pub name: String,
@@ -76,7 +80,8 @@ pub struct MapSection {
 }
 
 /// The smallest box holding every seat. The stage is at the top (towards smaller `y`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, SimpleObject)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, SimpleObject, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MapBounds {
     pub min_x: i32,
     pub min_y: i32,
@@ -84,8 +89,10 @@ pub struct MapBounds {
     pub max_y: i32,
 }
 
-/// An event's immutable layout, cached per instance.
-#[derive(Clone, Debug)]
+/// An event's immutable layout, cached per instance; as JSON (camelCase, the seat map's
+/// field names) it is the file browsers keep (see `seats::map::layout_file`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SeatLayout {
     pub seat_count: i32,
     pub bounds: MapBounds,

@@ -3,7 +3,8 @@
 use async_graphql::SimpleObject;
 
 /// An amount of money. Never a float: `amountMinor` is in the currency's minor unit.
-#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Money {
     /// Amount in minor units (paise for INR: 250000 is INR 2,500).
     pub amount_minor: i64,

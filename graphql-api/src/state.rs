@@ -16,7 +16,7 @@ use sea_orm::DatabaseConnection;
 use tokens::{Keyring, store::Keys};
 
 use crate::{
-    answers::SharedAnswer,
+    answers::{ImmutableFile, SharedAnswer},
     config::Config,
     db::QueryCounter,
     layout::SeatLayout,
@@ -50,6 +50,8 @@ struct Inner {
     events: Cache<i64, Arc<event::Model>>,
     /// Seat layouts by event id: seats never move once seeded, so a layout is built once.
     layouts: Cache<i64, Arc<SeatLayout>>,
+    /// Seat layouts written as the file browsers cache (JSON, version, gzip), by event id.
+    layout_files: Cache<i64, Arc<ImmutableFile>>,
     /// Seat categories by event id: prices are fixed once a sale opens, and the sale path
     /// prices holds and bookings from them without a round trip.
     categories: Cache<i64, Arc<Vec<seat_category::Model>>>,
@@ -97,6 +99,10 @@ impl AppState {
                     .time_to_live(Duration::from_secs(2))
                     .build(),
                 layouts: Cache::builder()
+                    .max_capacity(64)
+                    .time_to_idle(Duration::from_secs(3_600))
+                    .build(),
+                layout_files: Cache::builder()
                     .max_capacity(64)
                     .time_to_idle(Duration::from_secs(3_600))
                     .build(),
@@ -189,6 +195,10 @@ impl AppState {
 
     pub(crate) fn layout_cache(&self) -> &Cache<i64, Arc<SeatLayout>> {
         &self.inner.layouts
+    }
+
+    pub(crate) fn layout_file_cache(&self) -> &Cache<i64, Arc<ImmutableFile>> {
+        &self.inner.layout_files
     }
 
     pub(crate) fn category_cache(&self) -> &Cache<i64, Arc<Vec<seat_category::Model>>> {

@@ -15,6 +15,7 @@ import { Link, navigate, signInHref, useLocation, useTitle } from '../router';
 import { Button, ErrorNotice, LiveDot, Notice, PageLoading, ProgressBar } from '../components/ui';
 import { formatCount, formatFansAhead, formatPosition, formatWait, queueHeadline, queueProgress, formatDurationShort } from '../lib/queueDisplay';
 import { QueueExplainer } from './EventPage';
+import { prefetchLayout } from './seats/layoutStore';
 import { formatEventDate } from '../lib/format';
 import { friendlyError, type FriendlyError } from '../lib/errors';
 
@@ -33,6 +34,12 @@ function useQueue(eventId: string | null, slug: string) {
   const [attempt, setAttempt] = useState(0);
   const [stuck, setStuck] = useState<string | null>(null);
   const admitted = useRef(false);
+
+  // The seat layout is public and never changes: fetch it while the fan waits, so that when
+  // their turn comes (with everyone else's) the seat map needs only the states.
+  useEffect(() => {
+    if (eventId) void prefetchLayout(eventId);
+  }, [eventId]);
 
   const accept = useCallback(
     (q: Q) => {

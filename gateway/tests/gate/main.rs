@@ -7,6 +7,7 @@ mod balancing;
 mod cors;
 mod fakes;
 mod fuzz;
+mod layout;
 mod limits;
 mod operations;
 mod overload;

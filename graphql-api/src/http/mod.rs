@@ -1,13 +1,14 @@
-//! HTTP routes: the two GraphQL endpoints (POST executes, GET serves GraphiQL), health and
-//! readiness, and the web client's files.
+//! HTTP routes: the two GraphQL endpoints (POST executes, GET serves GraphiQL), events' seat
+//! layouts as cacheable files, health and readiness, and the web client's files.
 //!
 //! [`router`] puts them together behind request logging; each kind of route reads in its own
-//! file: `graphql` (with `response` for bodies in and answers out), `cors`, `probes`, and
-//! `fallback` (the client's pages and unknown paths).
+//! file: `graphql` (with `response` for bodies in and answers out), `layout`, `cors`,
+//! `probes`, and `fallback` (the client's pages and unknown paths).
 
 mod cors;
 mod fallback;
 mod graphql;
+mod layout;
 mod probes;
 mod response;
 
@@ -30,6 +31,7 @@ pub use self::cors::{check_origins, cors};
 use self::{
     fallback::{client_route, method_not_allowed, not_found},
     graphql::{public_get, public_graphql, sale_get, sale_graphql},
+    layout::{current_layout, versioned_layout},
     probes::{healthz, readyz},
 };
 use crate::{
@@ -75,6 +77,16 @@ pub fn router(app: &AppState) -> Router {
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn_with_state(app.clone(), log_request))
         .with_state(app.clone());
+    // Outside the compression layer (added last): layouts come gzipped from memory, with
+    // an ETag per representation that compressing again on the fly would break.
+    let mut layouts = Router::new()
+        .route("/events/{event_id}/layout.json", get(current_layout))
+        .route("/events/{event_id}/layout/{file}", get(versioned_layout))
+        .method_not_allowed_fallback(method_not_allowed);
+    if let Some(cors) = cors(&app.config().cors_allowed_origins) {
+        layouts = layouts.layer(cors);
+    }
+    let layouts = layouts.layer(middleware::from_fn_with_state(app.clone(), log_request));
     let router = graphql.merge(probes).merge(webhooks);
     let router = match &app.config().client_dir {
         // The client is a single-page app: its history routes get its index.html, while
@@ -90,7 +102,10 @@ pub fn router(app: &AppState) -> Router {
         }
         None => router.fallback(not_found),
     };
-    router.layer(CompressionLayer::new()).with_state(state)
+    router
+        .layer(CompressionLayer::new())
+        .merge(layouts)
+        .with_state(state)
 }
 
 /// Logs one line per request, with the path only: query strings may carry tokens.

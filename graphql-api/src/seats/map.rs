@@ -1,6 +1,10 @@
 //! The seat map: an event's layout ([`crate::layout`]) plus one character of state per
 //! seat, so a 50,000-seat stadium draws from one small answer. The state string is read once
 //! per published change (see [`states`]).
+//!
+//! The same two halves also travel apart, which is what the web client uses: the layout as
+//! an immutable file browsers keep ([`layout_file`], served by `http::layout`), and the
+//! states alone as a snapshot at a sequence ([`seat_states`]), a fifth of the map's bytes.
 
 use std::sync::Arc;
 
@@ -14,6 +18,7 @@ use sea_orm::{
 };
 
 use crate::{
+    answers::ImmutableFile,
     error::ApiResult,
     inventory,
     layout::{LayoutSeat, MapBounds, MapSection, SeatCategory, SeatLayout, SeatRun, build_layout},
@@ -36,6 +41,63 @@ pub struct SeatMap {
     /// The event's seat-change sequence this map includes: apply `seatAvailability`
     /// batches with a higher `toSequence`.
     pub sequence: i64,
+}
+
+/// Every seat's state at a sequence: the compact snapshot a client applies live changes to.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct SeatStates {
+    /// The event's seat-change sequence this snapshot includes: apply `seatAvailability`
+    /// batches after it; a batch whose `fromSequence` is above `sequence + 1` leaves a hole
+    /// (fetch the snapshot again).
+    pub sequence: i64,
+    /// One character per seat in seat-id order, which is the order of the layout's runs:
+    /// `A` available, `H` held, `B` booked.
+    pub states: String,
+    /// The version of the layout whose runs these states follow: the `{version}` of
+    /// `/events/{eventId}/layout/{version}.json`. A client holding another version fetches
+    /// the layout again.
+    pub layout_version: String,
+}
+
+/// The snapshot of an event's seat states, with the version of the layout it goes with.
+pub async fn seat_states(state: &AppState, event_id: i64) -> ApiResult<SeatStates> {
+    state.count_seat_map_build();
+    let file = layout_file(state, event_id).await?;
+    // Read before the states, as for the map (see [`seat_map`]).
+    let sequence = seat_changes::current_sequence(state.redis(), state.keys(), event_id).await?;
+    let states = states(state, event_id, sequence).await?;
+    Ok(SeatStates {
+        sequence,
+        states: states.to_string(),
+        layout_version: file.version().to_owned(),
+    })
+}
+
+/// The layout as the file browsers keep: written once per event and instance, named by a
+/// hash of its bytes (equal on every instance, so any of them answers `If-None-Match`).
+pub async fn layout_file(state: &AppState, event_id: i64) -> ApiResult<Arc<ImmutableFile>> {
+    /// The file's content: the layout, with the event it belongs to.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct LayoutJson<'a> {
+        event_id: String,
+        #[serde(flatten)]
+        layout: &'a SeatLayout,
+    }
+
+    let layout = layout(state, event_id).await?;
+    state
+        .layout_file_cache()
+        .try_get_with(event_id, async move {
+            let json = serde_json::to_vec(&LayoutJson {
+                event_id: event_id.to_string(),
+                layout: &layout,
+            })
+            .context("writing a seat layout")?;
+            Ok::<_, anyhow::Error>(Arc::new(ImmutableFile::new(json.into())))
+        })
+        .await
+        .map_err(|error: Arc<anyhow::Error>| anyhow::anyhow!("{error:#}").into())
 }
 
 /// Builds an event's seat map from the cached layout and the seats' current state.

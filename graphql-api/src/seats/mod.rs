@@ -205,6 +205,15 @@ impl SeatsQuery {
         map::seat_map(state, scope.event.id).await
     }
 
+    /// Every seat's state, one character per seat in the layout's order, at a sequence: the
+    /// web client draws its map from this and the layout file (`/events/{eventId}/layout.json`,
+    /// cached by the browser), then applies `seatAvailability` batches after `sequence`.
+    async fn seat_states(&self, ctx: &Context<'_>) -> ApiResult<map::SeatStates> {
+        let state = ctx.api_data::<AppState>()?;
+        let scope = ctx.api_data::<SaleScope>()?;
+        map::seat_states(state, scope.event.id).await
+    }
+
     /// How many seats are available, held and booked, per category.
     async fn availability(&self, ctx: &Context<'_>) -> ApiResult<Availability> {
         let state = ctx.api_data::<AppState>()?;

@@ -1,8 +1,9 @@
 //! Shared seat-map answers. When a sale opens, every admitted fan asks for the same
 //! 270 KB seat map within seconds; building it (about 1,600 runs through the GraphQL
 //! executor) costs milliseconds of CPU each time, while the answer only changes when a seat
-//! does. A request that asks for nothing but the seat map is therefore answered once per
-//! (event, seat-change sequence, query text) and the bytes are shared, for a second at most.
+//! does. A request that asks for nothing but the seat map (or the states snapshot,
+//! `seatStates`) is therefore answered once per (event, seat-change sequence, query text)
+//! and the bytes are shared, for a second at most.
 //!
 //! Sharing is safe because nothing in `seatMap` depends on who asks (the token was checked
 //! before), and an answer built after the sequence was read holds every change up to it
@@ -46,7 +47,10 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// The only root fields a shared request may ask for.
-const SHAREABLE_ROOTS: [&str; 2] = ["seatMap", "__typename"];
+const SHAREABLE_ROOTS: [&str; 3] = ["seatMap", "seatStates", "__typename"];
+
+/// The fields whose answers are worth sharing: one of them must be asked for.
+const SEAT_ROOTS: [&str; 2] = ["seatMap", "seatStates"];
 
 /// A request's identity when its answer can be shared (see [`asks_only_for_the_map`]);
 /// `None` for everything else.
@@ -60,7 +64,8 @@ pub fn shareable(state: &AppState, request: &mut async_graphql::Request) -> Opti
     Some(hasher.finish())
 }
 
-/// True for one query operation asking only for `seatMap` (and perhaps `__typename`),
+/// True for one query operation asking only for `seatMap` or `seatStates` (or both, and
+/// perhaps `__typename`),
 /// without variables, extensions, arguments or directives at the top: its answer depends on
 /// nothing but the event's seats. The parse stays in the request, so the schema (and the
 /// guard) do not parse it again.
@@ -91,7 +96,7 @@ pub fn asks_only_for_the_map(request: &mut async_graphql::Request) -> bool {
         && roots.all(|selection| match &selection.node {
             Selection::Field(field) => {
                 let field = &field.node;
-                asks_for_the_map |= field.name.node.as_str() == "seatMap";
+                asks_for_the_map |= SEAT_ROOTS.contains(&field.name.node.as_str());
                 SHAREABLE_ROOTS.contains(&field.name.node.as_str())
                     && field.arguments.is_empty()
                     && field.directives.is_empty()
@@ -155,11 +160,18 @@ mod tests {
         assert!(shared(
             "query { seatMap { ...F } } fragment F on SeatMap { status }"
         ));
+        assert!(shared(
+            "query SeatStates { seatStates { sequence states } }"
+        ));
     }
 
     #[test]
     fn anything_more_or_anything_else_is_not() {
         assert!(!shared("{ __typename }"), "no map asked for");
+        assert!(
+            !shared("{ seatStates { states } myHold { id } }"),
+            "per-fan data"
+        );
         assert!(
             !shared("{ seatMap { status } myHold { id } }"),
             "per-fan data"

@@ -33,6 +33,7 @@ mod sale_payments;
 mod sale_round_trips;
 mod sale_support;
 mod sdl;
+mod seat_layout;
 mod seat_map;
 mod seats;
 mod seed;

@@ -24,6 +24,9 @@ pub const SALE: &[Step] = &[
         |f| json!({ "id": f["seats"][0] }),
     ),
     ("{ seatMap { sequence status } }", |_| json!({})),
+    ("{ seatStates { sequence states layoutVersion } }", |_| {
+        json!({})
+    }),
     (
         "{ availability { total available categories { category { name } } } }",
         |_| json!({}),

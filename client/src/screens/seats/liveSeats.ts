@@ -1,26 +1,49 @@
-// The event's seat map, kept live: a first snapshot, then every change from the
-// `seatAvailability` subscription. Per-seat versions drop a late or repeated change; the
-// event-wide sequence shows when a batch was missed, and then a fresh snapshot is taken.
-// Without a live connection the map is refreshed by polling.
+// The event's seat map, kept live: the layout (fetched once per event and kept across
+// reloads, see layoutStore) with a snapshot of the states at a sequence number, then every
+// change from the `seatAvailability` subscription after it. Per-seat versions drop a late or
+// repeated change; the event-wide sequence shows when a batch was missed, and then a fresh
+// snapshot of the states is taken (the layout stays). Without a live connection the states
+// are refreshed by polling.
 import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
-import { MyHoldDocument, SeatAvailabilityDocument, SeatMapDocument } from '../../gql/sale/graphql';
+import { MyHoldDocument, SeatAvailabilityDocument, SeatMapDocument, SeatStatesDocument } from '../../gql/sale/graphql';
 import { sale, salePathOf } from '../../api/api';
 import { live, type LiveStatus } from '../../api/live';
 import { accessToken } from '../../api/session';
-import { asApiError, type ApiError } from '../../api/http';
+import { ApiError, asApiError } from '../../api/http';
 import type { Admission } from '../../api/admission';
 import type { SeatMapHandle } from '../../components/SeatMap';
-import { AVAILABLE, SeatModel, stateFromStatus } from '../../lib/seatModel';
+import { AVAILABLE, SeatModel } from '../../lib/seatModel';
 import { SeatSequence } from '../../lib/seatSequence';
 import { endsAdmission } from '../../lib/errors';
 import type { Hold } from './fanSeats';
+import { fetchLayout, layoutFor, storedLayout, type LayoutSource } from './layoutStore';
+import { applyBatch, applyChanges as applyToStore, decodeStates, type SeatBatch, type SeatChange } from './snapshot';
 import { exposeSeatMap, recordMapLoad } from './testHooks';
 
-/** One seat's new state, from the live subscription (or injected by the e2e journey). */
-export interface SeatChange {
-  seatId: string;
-  status: string;
-  version: number;
+export type { SeatChange } from './snapshot';
+
+/**
+ * The map from the layout file and a states snapshot, fetched side by side; an API without
+ * the layout route (an older one) gets the whole `seatMap` instead.
+ */
+async function loadSeatMap(eventId: string): Promise<{ model: SeatModel; sequence: number; layoutVersion: string; source: LayoutSource | 'seatMap'; fetchedAt: number }> {
+  const states = sale(eventId, SeatStatesDocument, {}, { retries: 4 });
+  const kept = storedLayout(eventId).then((have) => have ?? fetchLayout(eventId).catch(() => null));
+  try {
+    const [snap, have] = await Promise.all([states, kept]);
+    const { sequence, layoutVersion } = snap.seatStates;
+    const got = await layoutFor(eventId, have, layoutVersion);
+    const fetchedAt = performance.now();
+    const model = new SeatModel({ ...got.layout, status: snap.seatStates.states });
+    if (model.n !== snap.seatStates.states.length) throw new Error('the states do not fit the layout');
+    return { model, sequence, layoutVersion, source: got.source, fetchedAt };
+  } catch (e) {
+    // The API's own refusals (token, busy...) stand; a missing or broken layout route, or an
+    // API without `seatStates`, falls back to the whole map in one answer.
+    if (e instanceof ApiError && e.code !== 'GRAPHQL_VALIDATION_FAILED') throw e;
+    const data = await sale(eventId, SeatMapDocument, {}, { retries: 4 });
+    return { model: new SeatModel(data.seatMap), sequence: data.seatMap.sequence, layoutVersion: '', source: 'seatMap', fetchedAt: performance.now() };
+  }
 }
 
 export function useLiveSeats({
@@ -54,16 +77,18 @@ export function useLiveSeats({
   // Seats changed since the category counts were last made (see the end).
   const dirtyCounts = useRef(true);
 
+  // Which layout the model was built from: a snapshot naming another one needs a new model.
+  const layoutVersion = useRef('');
+  const [reloads, setReloads] = useState(0);
+
   const loadMap = useCallback(async () => {
     if (!eventId) return null;
     const t0 = performance.now();
-    const data = await sale(eventId, SeatMapDocument, {}, { retries: 4 });
-    const t1 = performance.now();
-    const m = new SeatModel(data.seatMap);
-    sequence.current.reset(data.seatMap.sequence);
-    const t2 = performance.now();
-    recordMapLoad(m.n, t1 - t0, t2 - t1, mountedAt.current);
-    return m;
+    const loaded = await loadSeatMap(eventId);
+    sequence.current.reset(loaded.sequence);
+    layoutVersion.current = loaded.layoutVersion;
+    recordMapLoad(loaded.model.n, loaded.fetchedAt - t0, performance.now() - loaded.fetchedAt, mountedAt.current, loaded.source);
+    return loaded.model;
   }, [eventId]);
 
   // The map and any hold the fan already has, fetched side by side.
@@ -83,26 +108,24 @@ export function useLiveSeats({
     return () => {
       cancelled = true;
     };
-  }, [ready, eventId, loadMap]);
+  }, [ready, eventId, loadMap, reloads]);
 
-  // Live seat changes.
-  const pendingChanges = useRef<SeatChange[] | null>(null);
-  const applyChanges = useCallback(
-    (changes: SeatChange[]) => {
-      const m = model;
-      if (!m) return;
-      if (pendingChanges.current) pendingChanges.current.push(...changes);
-      const touched: number[] = [];
-      for (const c of changes) {
-        const i = m.indexOfId(c.seatId);
-        if (m.apply(i, stateFromStatus(c.status), c.version)) touched.push(i);
-      }
-      if (touched.length === 0) return;
+  // Live seat changes, repainted and counted.
+  const changed = useCallback(
+    (touched: number[]) => {
+      if (!model || touched.length === 0) return;
       mapRef.current?.seatsChanged(touched);
       dirtyCounts.current = true;
-      on.current.onSeatsChanged(m);
+      on.current.onSeatsChanged(model);
     },
     [model, mapRef],
+  );
+  // Changes by per-seat version alone (the e2e journey injects some this way).
+  const applyChanges = useCallback(
+    (changes: SeatChange[]) => {
+      if (model) changed(applyToStore(model, changes));
+    },
+    [model, changed],
   );
   useEffect(() => {
     if (!model) return;
@@ -110,35 +133,36 @@ export function useLiveSeats({
   }, [model, mapRef, applyChanges]);
 
   // After a reconnect or a hole in the sequence, changes may have been missed: take a fresh
-  // snapshot, then replay what arrived meanwhile (per-seat versions drop anything older).
-  // `first` are changes already applied that the snapshot may predate.
-  const pendingRanges = useRef<[number, number][] | null>(null);
-  const resync = useCallback(async (first: SeatChange[] = [], firstRange?: [number, number]) => {
-    if (!model || !eventId || pendingChanges.current) return;
-    pendingChanges.current = [...first];
-    pendingRanges.current = firstRange ? [firstRange] : [];
+  // snapshot of the states (the layout stays), then apply the batches that arrived
+  // meanwhile and reach past it. `first` is the batch that showed the hole.
+  const buffered = useRef<SeatBatch[] | null>(null);
+  const resync = useCallback(async (first?: SeatBatch) => {
+    if (!model || !eventId || buffered.current) return;
+    buffered.current = first ? [first] : [];
     try {
-      const data = await sale(eventId, SeatMapDocument, {});
-      const s = data.seatMap.status;
-      for (let i = 0; i < model.n; i++) model.status[i] = stateFromStatus(s.charAt(i) === 'A' ? 'AVAILABLE' : s.charAt(i) === 'H' ? 'HELD' : 'BOOKED');
-      const replay = pendingChanges.current;
-      const ranges = pendingRanges.current ?? [];
-      pendingChanges.current = null;
-      pendingRanges.current = null;
-      model.version.fill(-1);
-      applyChanges(replay);
-      sequence.current.reset(data.seatMap.sequence);
+      const { seatStates } = await sale(eventId, SeatStatesDocument, {});
+      if (layoutVersion.current && seatStates.layoutVersion !== layoutVersion.current) {
+        // The event's seats were laid out again: build the map anew.
+        buffered.current = null;
+        setReloads((r) => r + 1);
+        return;
+      }
+      decodeStates(seatStates.states, model.status, model.version);
+      sequence.current.reset(seatStates.sequence);
+      const replay = buffered.current;
+      buffered.current = null;
       // The snapshot may be a moment older than a batch already seen: if a hole remains,
       // look again shortly (a newer snapshot follows the next change, or within a second).
-      const holed = ranges.filter(([from, to]) => !sequence.current.accept(from, to)).length > 0;
+      let holed = false;
+      for (const batch of replay) holed = applyBatch(model, sequence.current, batch).hole || holed;
       mapRef.current?.redraw();
       dirtyCounts.current = true;
+      on.current.onSeatsChanged(model);
       if (holed) setTimeout(() => void resync(), 500);
     } catch {
-      pendingChanges.current = null;
-      pendingRanges.current = null;
+      buffered.current = null;
     }
-  }, [model, eventId, mapRef, applyChanges]);
+  }, [model, eventId, mapRef]);
 
   useEffect(() => {
     if (!model || !eventId) return;
@@ -158,10 +182,13 @@ export function useLiveSeats({
       variables: {},
       onData: (d) => {
         const batch = d.seatAvailability;
-        const range: [number, number] = [batch.fromSequence, batch.toSequence];
-        applyChanges(batch.changes);
-        if (pendingRanges.current) pendingRanges.current.push(range);
-        else if (!sequence.current.accept(...range)) void resync(batch.changes, range);
+        if (buffered.current) {
+          buffered.current.push(batch);
+          return;
+        }
+        const applied = applyBatch(model, sequence.current, batch);
+        changed(applied.touched);
+        if (applied.hole) void resync(batch);
       },
       onStatus: (s) => !stopped && setLiveStatus(s),
       onReconnected: () => void resync(),
@@ -180,7 +207,7 @@ export function useLiveSeats({
       stopped = true;
       stop();
     };
-  }, [model, eventId, admission, applyChanges, resync]);
+  }, [model, eventId, admission, changed, resync]);
 
   // Without a live connection, refresh the map every 10 s.
   useEffect(() => {

@@ -4,12 +4,12 @@
 import type { RefObject } from 'react';
 import type { SeatMapHandle } from '../../components/SeatMap';
 import type { SeatModel } from '../../lib/seatModel';
-import type { SeatChange } from './liveSeats';
+import type { SeatChange } from './snapshot';
 
 declare global {
   interface Window {
     __tix?: {
-      seatMap?: { seatCount: number; fetchMs: number; buildMs: number; firstDrawMs: number; firstRenderAt: number; mountedAt: number };
+      seatMap?: { seatCount: number; fetchMs: number; buildMs: number; firstDrawMs: number; firstRenderAt: number; mountedAt: number; layoutSource: string };
       applySeatChanges?: (changes: SeatChange[]) => void;
       model?: SeatModel;
       /** For tests and the benchmark: where a seat is on screen (CSS px, page coordinates), after bringing it into view. */
@@ -21,8 +21,8 @@ declare global {
 }
 
 /** Timings of the first load of the map; the first draw fills in the rest. */
-export function recordMapLoad(seatCount: number, fetchMs: number, buildMs: number, mountedAt: number): void {
-  window.__tix = { ...window.__tix, seatMap: { seatCount, fetchMs, buildMs, firstDrawMs: 0, firstRenderAt: 0, mountedAt } };
+export function recordMapLoad(seatCount: number, fetchMs: number, buildMs: number, mountedAt: number, layoutSource: string): void {
+  window.__tix = { ...window.__tix, seatMap: { seatCount, fetchMs, buildMs, firstDrawMs: 0, firstRenderAt: 0, mountedAt, layoutSource } };
 }
 
 export function recordFirstDraw(ms: number): void {
