@@ -5,6 +5,14 @@
 #                                    # (0.2 = 20,000) of them holding a live subscription
 #   load-tests/scale-runs.sh seats   # SFANS (10,000) admitted fans racing for SEATS (5,000)
 #
+# The seat rush's admission (ADMISSION=...):
+#   pinned (default)  the rate and cap set by hand: SADMIT (200/s), SCAP (500 shoppers)
+#   autopilot         no hand-set cap: the autopilot starts at SADMIT / SCAP and moves both
+#                     between its bounds (SADMIT_MAX 1,000/s, SCAP_MAX 10,000) from the sale
+#                     path's health
+#   off               the autopilot off and the cap at SCAP (set SCAP=10000 to see load
+#                     shedding answer BUSY where the pool would have timed out)
+#
 # Sockets: one process may hold 20,000 files here, so the queue run uses two API instances
 # (subscriptions go straight to them, ~10,000 each; HTTP goes through the gateway) and
 # three load-generator processes. Reports land in target/load-tests/scale-<which>/.
@@ -41,6 +49,20 @@ queue)
     ;;
 seats)
     export HOLD_DURATION_SECS=120 ADMISSION_TTL_SECS=600 DB_MAX_CONNECTIONS=20
+    ADMIT_FLAGS=(--admission-rate "${SADMIT:-200}" --admission-capacity "${SCAP:-500}")
+    case "${ADMISSION:-pinned}" in
+    autopilot)
+        # The load generator sets nothing: setting a rate or cap by hand pins the event.
+        ADMIT_FLAGS=()
+        export AUTOPILOT_ENABLED=true QUEUE_ADMISSION_RATE="${SADMIT:-200}" \
+            QUEUE_ADMISSION_CAPACITY="${SCAP:-500}" AUTOPILOT_MAX_RATE="${SADMIT_MAX:-1000}" \
+            AUTOPILOT_MAX_CAPACITY="${SCAP_MAX:-10000}" AUTOPILOT_RATE_STEP="${SADMIT_STEP:-50}" \
+            AUTOPILOT_CAPACITY_STEP="${SCAP_STEP:-250}" AUTOPILOT_INTERVAL_MS="${AP_INTERVAL_MS:-2000}"
+        ;;
+    off) export AUTOPILOT_ENABLED=false ;;
+    pinned) ;;
+    *) echo "ADMISSION is pinned, autopilot or off" >&2; exit 2 ;;
+    esac
     EVENT="$(seed_event "${SEATS:-5000}")"
     P1="$(free_port)"
     start_api a1 "$P1" true
@@ -48,7 +70,7 @@ seats)
     start_gateway "$GW" "127.0.0.1:$P1"
     "$LOADGEN_BIN" seat-rush --target "http://127.0.0.1:$GW" --event "$EVENT" \
         --fans "${SFANS:-10000}" --rate "${SRATE:-500}" --ramp 5 --duration 300 --max-run 900 --max-wait 900 \
-        --seed 13 --admission-rate "${SADMIT:-200}" --admission-capacity "${SCAP:-500}" \
+        --seed 13 "${ADMIT_FLAGS[@]}" \
         --subscribe-share 0.5 --poll-secs 5 --think-ms 200 \
         --workers "${WORKERS:-2}" --source-ips 250 --signup-concurrency 32 \
         --watch "api=${API_PID_a1},gateway=${GATEWAY_PID},$WATCH_COMMON" \
