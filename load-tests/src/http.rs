@@ -222,6 +222,56 @@ impl Http {
         result
     }
 
+    /// GETs a JSON file (the seat layout) as fan `fan`, recorded under `op`: the parsed body,
+    /// or the coded error of a refusal.
+    pub async fn get_json(&self, fan: usize, op: &str, path: &str) -> Result<Value, ApiError> {
+        let started = Instant::now();
+        let result = self.fetch(fan, path).await;
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(error) => Outcome::Error(error.code.clone()),
+        };
+        self.inner.recorder.request(op, started.elapsed(), outcome);
+        result
+    }
+
+    async fn fetch(&self, fan: usize, path: &str) -> Result<Value, ApiError> {
+        let _slot = self.inner.slots.acquire().await.map_err(|_| ApiError {
+            code: "SHUTDOWN".into(),
+            message: "the load generator is stopping".into(),
+            extensions: Value::Null,
+        })?;
+        let client = &self.inner.clients[fan % self.inner.clients.len()];
+        let transport = |error: reqwest::Error| ApiError {
+            code: if error.is_timeout() {
+                "TIMEOUT".into()
+            } else {
+                "TRANSPORT".into()
+            },
+            message: error.to_string(),
+            extensions: Value::Null,
+        };
+        let response = client
+            .get(format!("{}{path}", self.inner.base))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(transport)?;
+        if status != 200 {
+            return Err(classify(status, &body).err().unwrap_or(ApiError {
+                code: format!("HTTP_{status}"),
+                message: String::new(),
+                extensions: Value::Null,
+            }));
+        }
+        serde_json::from_slice(&body).map_err(|error| ApiError {
+            code: "BAD_JSON".into(),
+            message: error.to_string(),
+            extensions: Value::Null,
+        })
+    }
+
     async fn send(
         &self,
         fan: usize,

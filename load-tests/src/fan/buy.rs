@@ -53,12 +53,21 @@ impl Fan<'_> {
         }
     }
 
-    async fn seat_map(&self, admission: &Admission) -> Option<SeatView> {
-        let map = self
-            .sale(admission, "seatMap", ops::SEAT_MAP, json!({}), &[])
+    /// The map as the web client draws it: the event's layout file once (public, kept by the
+    /// browser), then the states alone.
+    async fn seat_map(&mut self, admission: &Admission) -> Option<SeatView> {
+        if self.layout.is_none() {
+            let path = format!("/events/{}/layout.json", self.env.event.id);
+            let layout = self.env.http.get_json(self.n, "layout", &path).await.ok()?;
+            self.layout = Some(std::sync::Arc::new(layout["runs"].clone()));
+        }
+        let answer = self
+            .sale(admission, "seatStates", ops::SEAT_STATES, json!({}), &[])
             .await
             .ok()?;
-        Some(SeatView::from_map(&map["seatMap"]))
+        let runs = self.layout.as_deref().cloned().unwrap_or_default();
+        let map = json!({ "runs": runs, "status": answer["seatStates"]["states"] });
+        Some(SeatView::from_map(&map))
     }
 
     /// Picks seats for the party from the map and holds them, trying again as others take

@@ -74,6 +74,9 @@ pub struct Fan<'a> {
     pub account: Option<Account>,
     /// What the fan did, for the audit and the per-fan timings.
     pub record: FanRecord,
+    /// The event's seat runs from its layout file, fetched once per fan (as a browser keeps
+    /// it); states then come from `seatStates`.
+    pub layout: Option<std::sync::Arc<Value>>,
 }
 
 /// An exponential think time with the given mean, capped at 10x.

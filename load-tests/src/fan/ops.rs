@@ -14,6 +14,8 @@ pub const SEAT_MAP: &str = "{ seatMap { seatCount sequence bounds { minX minY ma
     categories { id name colour price { amountMinor currency } } \
     sections { name categoryId seatCount labelX labelY } \
     runs { section row categoryId firstSeatId firstNumber count x y dx dy } status } }";
+/// The seat states the web client asks for, its layout kept from `/events/{id}/layout.json`.
+pub const SEAT_STATES: &str = "{ seatStates { sequence states layoutVersion } }";
 pub const AVAILABILITY: &str =
     "{ availability { total available held booked categories { category { name } available } } }";
 pub const SEATS_PAGE: &str = "query($after: String) { seats(first: 100, after: $after, status: AVAILABLE) { \

@@ -155,6 +155,7 @@ pub(super) async fn release_fans(
                 rng: ChaCha8Rng::seed_from_u64(run.seed ^ (u64::from(index) << 20)),
                 account,
                 record,
+                layout: None,
             };
             let deadline = env.deadline;
             let finished =
