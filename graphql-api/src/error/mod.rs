@@ -204,8 +204,37 @@ impl ApiError {
     }
 }
 
+/// How long a fan is asked to wait when the Postgres pool had no connection for them in time.
+const POOL_BUSY_RETRY_MS: u64 = 1_000;
+
+/// Whether the pool found no connection in time, anywhere in `error`'s chain of causes. The
+/// statement was never sent, so nothing changed: an overload, answered as `BUSY` like the
+/// shed gate's, never as `INTERNAL_ERROR`.
+fn is_pool_timeout(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sea_orm::DbErr>(),
+            Some(sea_orm::DbErr::ConnectionAcquire(
+                sea_orm::error::ConnAcquireErr::Timeout
+            ))
+        ) || matches!(
+            cause.downcast_ref::<sea_orm::sqlx::Error>(),
+            Some(sea_orm::sqlx::Error::PoolTimedOut)
+        )
+    })
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
+        if is_pool_timeout(&error) {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "no database connection in time; answered BUSY"
+            );
+            return ApiError::Busy {
+                retry_after_ms: POOL_BUSY_RETRY_MS,
+            };
+        }
         ApiError::Internal(std::sync::Arc::new(error))
     }
 }
@@ -220,7 +249,7 @@ impl From<fred::error::Error> for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        ApiError::Internal(std::sync::Arc::new(error.into()))
+        anyhow::Error::from(error).into()
     }
 }
 

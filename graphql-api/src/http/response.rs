@@ -51,12 +51,15 @@ pub(super) fn graphql_refusal(code: ErrorCode, message: &str) -> Response {
 }
 
 /// A GraphQL answer: 200 once fields ran (their errors are in the body), or the first
-/// error's status when the request was refused before execution (parse, validation, limits).
+/// error's status when the request was refused before execution (parse, validation, limits)
+/// or when it ran but every error is `BUSY` and no data came back (the pool had no
+/// connection in time): a retry hint is then a 503 with `Retry-After`, wherever it arose.
 pub(super) fn graphql_response(mut response: async_graphql::Response) -> Response {
     let refused = response
         .http_headers
         .remove(crate::schema::REFUSED_BEFORE_EXECUTION)
-        .is_some();
+        .is_some()
+        || only_busy(&response);
     let first = refused
         .then(|| response.errors.first())
         .flatten()
@@ -85,6 +88,21 @@ pub(super) fn graphql_response(mut response: async_graphql::Response) -> Respons
     http.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     http
+}
+
+/// Whether the answer holds no data and nothing but `BUSY` errors.
+fn only_busy(response: &async_graphql::Response) -> bool {
+    matches!(response.data, async_graphql::Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .is_some_and(|code| {
+                    matches!(code, async_graphql::Value::String(code) if code == ErrorCode::Busy.as_str())
+                })
+        })
 }
 
 /// `Retry-After` for a hint in ms: whole seconds, rounded up, at least 1.

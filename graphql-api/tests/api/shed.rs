@@ -270,3 +270,50 @@ async fn a_shared_seat_map_read_is_shed_with_503_and_retry_after_too() {
     assert_eq!(first_error_code(&body), Some("BUSY"), "{body}");
     assert_eq!(retry_after.as_deref(), Some("2"));
 }
+
+#[tokio::test]
+async fn a_pool_with_no_connection_in_time_answers_busy_not_internal_error_and_changes_nothing() {
+    // The shed gate lets everything through; the pool (one connection, held below) is what
+    // runs out. Without the mapping a pool timeout would answer INTERNAL_ERROR.
+    let app = TestApp::spawn_with(|config| {
+        config.db_max_connections = 1;
+        config.db_acquire_timeout_ms = 200;
+        config.shed_sale_writes = Some(64);
+    })
+    .await;
+    let event = app.seed_event(10).await;
+    let fan = admitted(&app, event).await;
+    let seats = seat_ids(&app.db.connection, event, 2).await;
+    let before = rows(&app).await;
+    let held = {
+        use sea_orm::TransactionTrait as _;
+        app.instance
+            .state
+            .db()
+            .begin()
+            .await
+            .expect("the pool's one connection")
+    };
+
+    let (status, retry_after, body) =
+        sale_post(&app, event, &fan, LOCK, lock_vars(&seats, &key())).await;
+
+    assert_eq!(first_error_code(&body), Some("BUSY"), "{body}");
+    assert_eq!(status, 503, "{body}");
+    assert!(retry_after.is_some(), "{body}");
+    assert!(
+        body["errors"][0]["extensions"]["retryAfterMs"].as_u64() > Some(0),
+        "{body}"
+    );
+    drop(held);
+    assert_eq!(
+        rows(&app).await,
+        before,
+        "a request with no connection changes nothing"
+    );
+    assert_eq!(seat_status(&app.db.connection, seats[0]).await, "AVAILABLE");
+    // Once the connection is back, the same request goes through.
+    let (status, _, body) = sale_post(&app, event, &fan, LOCK, lock_vars(&seats, &key())).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+}
