@@ -59,6 +59,29 @@ pub struct SeedArgs {
     pub no_demo: bool,
 }
 
+/// Postgres's `plan_cache_mode`: how a prepared statement is planned on each run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum PlanCacheMode {
+    /// Postgres decides (custom plans for the first five runs, then compares costs).
+    Auto,
+    /// One plan per statement and connection, whatever the parameters.
+    ForceGenericPlan,
+    /// A new plan on every run, for the parameters given.
+    ForceCustomPlan,
+}
+
+impl PlanCacheMode {
+    /// The setting's value as Postgres spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanCacheMode::Auto => "auto",
+            PlanCacheMode::ForceGenericPlan => "force_generic_plan",
+            PlanCacheMode::ForceCustomPlan => "force_custom_plan",
+        }
+    }
+}
+
 /// How logs are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -114,6 +137,11 @@ pub struct Config {
     /// Postgres `statement_timeout` for the pool, in ms.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub db_statement_timeout_ms: u64,
+    /// Postgres `plan_cache_mode` for the pool's connections. `force_generic_plan` plans
+    /// each prepared statement once per connection: the sale path's one-statement mutations
+    /// otherwise get a fresh custom plan on every run, and planning cost more than running.
+    #[arg(long, env = "DB_PLAN_CACHE_MODE", value_enum, default_value_t = PlanCacheMode::ForceGenericPlan)]
+    pub db_plan_cache_mode: PlanCacheMode,
     /// Redis URL (a single node; see ARCHITECTURE.md for Cluster).
     #[arg(
         long,

@@ -81,6 +81,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .test_before_acquire_if_idle_for(std::time::Duration::from_secs(5))
         .set_application_name("graphql-api")
         .sqlx_logging(false);
+    let plan_cache_mode = config.db_plan_cache_mode.as_str();
+    options.map_sqlx_postgres_opts(move |options| {
+        options.options([("plan_cache_mode", plan_cache_mode)])
+    });
     Database::connect(options)
         .await
         .context("connecting to Postgres (is it running? see DATABASE_URL)")

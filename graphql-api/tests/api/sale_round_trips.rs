@@ -112,3 +112,28 @@ async fn each_sale_mutation_costs_at_most_two_round_trips() {
         );
     }
 }
+
+/// Each pooled connection plans prepared statements as configured: generic by default (the
+/// sale statements are planned once per connection, not on every run).
+#[tokio::test]
+async fn the_pools_connections_use_the_configured_plan_cache_mode() {
+    use graphql_api::config::PlanCacheMode;
+    use sea_orm::ConnectionTrait as _;
+
+    async fn mode(app: &TestApp) -> String {
+        let db = app.instance.state.db();
+        db.query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT current_setting('plan_cache_mode') AS mode",
+        ))
+        .await
+        .expect("asking")
+        .expect("a row")
+        .try_get::<String>("", "mode")
+        .expect("mode")
+    }
+    let defaults = TestApp::spawn().await;
+    assert_eq!(mode(&defaults).await, "force_generic_plan");
+    let auto = TestApp::spawn_with(|config| config.db_plan_cache_mode = PlanCacheMode::Auto).await;
+    assert_eq!(mode(&auto).await, "auto");
+}
