@@ -82,12 +82,31 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .set_application_name("graphql-api")
         .sqlx_logging(false);
     let plan_cache_mode = config.db_plan_cache_mode.as_str();
+    let names_ssl_mode = config.database_url.expose_secret().contains("sslmode=");
     options.map_sqlx_postgres_opts(move |options| {
-        options.options([("plan_cache_mode", plan_cache_mode)])
+        let options = options.options([("plan_cache_mode", plan_cache_mode)]);
+        if !names_ssl_mode && is_loopback(options.get_host()) {
+            // TLS to a Postgres on this machine protects nothing and costs both ends CPU on
+            // every statement; an explicit `sslmode` in the URL still wins.
+            options.ssl_mode(sea_orm::sqlx::postgres::PgSslMode::Disable)
+        } else {
+            options
+        }
     });
     Database::connect(options)
         .await
         .context("connecting to Postgres (is it running? see DATABASE_URL)")
+}
+
+/// Whether a Postgres host is this machine: a loopback address, `localhost`, or a socket.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.starts_with('/')
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 /// Creates the database named in `url` if it does not exist yet (first run on a machine).
@@ -140,6 +159,23 @@ pub fn quote_ident(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_machine_counts_as_loopback() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.53",
+            "::1",
+            "[::1]",
+            "localhost",
+            "/var/run/postgresql",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["10.0.0.5", "db.example.com", "192.168.1.1", "2001:db8::1"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
 
     #[test]
     fn a_database_url_splits_into_server_and_name() {

@@ -114,9 +114,10 @@ async fn each_sale_mutation_costs_at_most_two_round_trips() {
 }
 
 /// Each pooled connection plans prepared statements as configured: generic by default (the
-/// sale statements are planned once per connection, not on every run).
+/// sale statements are planned once per connection, not on every run), and without TLS to a
+/// Postgres on this machine.
 #[tokio::test]
-async fn the_pools_connections_use_the_configured_plan_cache_mode() {
+async fn the_pools_connections_plan_as_configured_and_skip_tls_on_loopback() {
     use graphql_api::config::PlanCacheMode;
     use sea_orm::ConnectionTrait as _;
 
@@ -134,6 +135,19 @@ async fn the_pools_connections_use_the_configured_plan_cache_mode() {
     }
     let defaults = TestApp::spawn().await;
     assert_eq!(mode(&defaults).await, "force_generic_plan");
+    // A Postgres on this machine is spoken to without TLS (it would cost CPU on both ends).
+    let db = defaults.instance.state.db();
+    let tls = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        ))
+        .await
+        .expect("asking")
+        .expect("a row")
+        .try_get::<bool>("", "ssl")
+        .expect("ssl");
+    assert!(!tls, "the pool talks TLS to a loopback Postgres");
     let auto = TestApp::spawn_with(|config| config.db_plan_cache_mode = PlanCacheMode::Auto).await;
     assert_eq!(mode(&auto).await, "auto");
 }
