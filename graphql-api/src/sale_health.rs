@@ -4,7 +4,11 @@
 //! admissions by what all instances report.
 
 use std::{
-    sync::{Arc, Mutex},
+    future::Future,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -80,6 +84,35 @@ impl Default for SaleHealth {
     }
 }
 
+tokio::task_local! {
+    /// Time the current sale request spent waiting on a third party (the payment provider),
+    /// in microseconds: not the sale path's own latency, so the autopilot does not read a
+    /// slow provider as a sick database.
+    static WAITING_ON_OTHERS: Arc<AtomicU64>;
+}
+
+/// Runs `request`, returning its output and how long it waited in [`waiting_on_others`].
+pub async fn timing_others<F: Future>(request: F) -> (F::Output, Duration) {
+    let waited = Arc::new(AtomicU64::new(0));
+    let output = WAITING_ON_OTHERS.scope(waited.clone(), request).await;
+    (
+        output,
+        Duration::from_micros(waited.load(Ordering::Relaxed)),
+    )
+}
+
+/// Awaits `wait` (a call to a third party) and, inside [`timing_others`], counts its time
+/// as not the sale path's own.
+pub async fn waiting_on_others<F: Future>(wait: F) -> F::Output {
+    // Tokio's clock, so tests with paused time see the wait they made.
+    let started = tokio::time::Instant::now();
+    let output = wait.await;
+    let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    // Outside a timed request (a sweep, a test calling the logic) there is nothing to tell.
+    let _ = WAITING_ON_OTHERS.try_with(|waited| waited.fetch_add(us, Ordering::Relaxed));
+    output
+}
+
 impl SaleHealth {
     /// Counts one sale answer: `mutation_latency` for a mutation, whether it was `BUSY`.
     pub fn record(&self, mutation_latency: Option<Duration>, busy: bool) {
@@ -135,6 +168,22 @@ impl SaleHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_on_others_is_told_apart_inside_a_timed_request_and_ignored_outside() {
+        let ((), waited) = timing_others(async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            waiting_on_others(tokio::time::sleep(Duration::from_millis(1_500))).await;
+        })
+        .await;
+        // Paused time moves only by the sleeps; the request's own 5 ms are not counted.
+        assert!(
+            waited >= Duration::from_millis(1_500) && waited < Duration::from_millis(1_505),
+            "{waited:?}"
+        );
+        // Outside a timed request, a wait is simply awaited.
+        assert_eq!(waiting_on_others(async { 7 }).await, 7);
+    }
 
     #[test]
     fn a_window_reports_its_percentiles_and_busy_answers_then_starts_afresh() {

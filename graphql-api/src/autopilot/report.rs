@@ -174,9 +174,12 @@ impl Extension for Hook {
         next: NextExecute<'_>,
     ) -> Response {
         let started = Instant::now();
-        let response = next.run(ctx, operation_name).await;
+        let (response, waited_on_others) =
+            crate::sale_health::timing_others(next.run(ctx, operation_name)).await;
         let mutation = self.mutation.load(Ordering::Relaxed);
-        self.record(mutation.then(|| started.elapsed()), &response);
+        // The payment provider's wait is not the sale path's latency.
+        let own = started.elapsed().saturating_sub(waited_on_others);
+        self.record(mutation.then_some(own), &response);
         response
     }
 }

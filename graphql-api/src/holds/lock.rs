@@ -38,6 +38,21 @@ fn is_transient(error: &ApiError) -> bool {
     matches!(error, ApiError::Internal(cause) if is_deadlock(cause))
 }
 
+/// How long a fan whose hold lost three deadlocks in a row is asked to wait.
+const DEADLOCKED_RETRY_MS: u64 = 500;
+
+/// An error after the last try: deadlocks that kept recurring are contention, rolled back
+/// each time, so the fan gets `BUSY` (retry with the same key), not `INTERNAL_ERROR`.
+fn after_last_try(error: ApiError) -> ApiError {
+    if is_transient(&error) {
+        ApiError::Busy {
+            retry_after_ms: DEADLOCKED_RETRY_MS,
+        }
+    } else {
+        error
+    }
+}
+
 /// A hold the one-statement path took: enough to answer without reading it back.
 #[derive(Clone, Debug)]
 pub struct NewHold {
@@ -97,7 +112,7 @@ pub async fn take(
         };
         let taken = match take_hold(state, &request).await {
             Err(error) if attempt < 3 && is_transient(&error) => continue,
-            other => other?,
+            other => other.map_err(after_last_try)?,
         };
         match taken {
             Taken::Held {
@@ -225,7 +240,7 @@ pub async fn lock_seats(
         attempt += 1;
         match try_lock(state, event, buyer, seat_ids, claim).await {
             Err(error) if attempt < 3 && is_transient(&error) => continue,
-            other => return other,
+            other => return other.map_err(after_last_try),
         }
     }
 }

@@ -13,8 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    Outcome, PaymentDetailsInput, PaymentMethod, pay, settle, settle::payable_status, simulate,
-    validate,
+    Outcome, PaymentDetailsInput, PaymentMethod, ask, pay, settle, settle::payable_status, validate,
 };
 use crate::{
     db::literal,
@@ -136,13 +135,12 @@ pub async fn charge(
         .await?;
         return Ok(Charged::Existing(id));
     }
-    let outcome = match simulate(method, &value) {
-        Outcome::TimedOut => {
-            tokio::time::sleep(Duration::from_millis(state.config().payment_timeout_ms)).await;
-            Outcome::TimedOut
-        }
-        other => other,
-    };
+    let outcome = ask(
+        method,
+        &value,
+        Duration::from_millis(state.config().payment_timeout_ms),
+    )
+    .await;
     if let Outcome::Approved { provider_ref } = &outcome {
         let result = json!({ "paymentId": payment_id });
         if let Some(captured) =

@@ -16,7 +16,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 pub use self::{
     charge::{Charged, charge},
-    provider::{Outcome, simulate, validate},
+    provider::{Outcome, ask, simulate, validate},
     settle::{pay, payable, settle, start, sweep_abandoned},
 };
 pub use crate::booking::{Payment, PaymentMethod, PaymentStatus};

@@ -1,6 +1,8 @@
 //! The simulated payment provider: which test values approve, decline or time out (the
 //! table is in `docs/sale-api.md`), and the shape checks a real provider would make.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Datelike as _, Utc};
 use uuid::Uuid;
 
@@ -110,6 +112,18 @@ pub fn validate(
             }
             Ok(code)
         }
+    }
+}
+
+/// Asks the (simulated) provider and waits as long as it makes us wait: `timeout` for the
+/// test values that time out. The wait is the provider's, not the sale path's.
+pub async fn ask(method: PaymentMethod, value: &str, timeout: Duration) -> Outcome {
+    match simulate(method, value) {
+        Outcome::TimedOut => {
+            crate::sale_health::waiting_on_others(tokio::time::sleep(timeout)).await;
+            Outcome::TimedOut
+        }
+        other => other,
     }
 }
 

@@ -14,7 +14,7 @@ use entities::{
 use sea_orm::{ConnectionTrait as _, DatabaseTransaction, Statement, TransactionTrait as _};
 use uuid::Uuid;
 
-use super::{Outcome, PaymentDetailsInput, PaymentMethod, simulate, validate};
+use super::{Outcome, PaymentDetailsInput, PaymentMethod, ask, validate};
 use crate::{
     db::literal,
     error::{ApiError, ApiResult},
@@ -39,13 +39,12 @@ pub async fn pay(
     payable(&found)?;
     let value = validate(method, details, Utc::now())?;
     let payment_id = start(state, &found, method).await?;
-    let outcome = match simulate(method, &value) {
-        Outcome::TimedOut => {
-            tokio::time::sleep(Duration::from_millis(state.config().payment_timeout_ms)).await;
-            Outcome::TimedOut
-        }
-        other => other,
-    };
+    let outcome = ask(
+        method,
+        &value,
+        Duration::from_millis(state.config().payment_timeout_ms),
+    )
+    .await;
     settle(state, payment_id, &outcome, claim).await?;
     Ok(payment_id)
 }

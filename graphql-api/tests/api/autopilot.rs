@@ -15,7 +15,7 @@ use graphql_api::{
 };
 use serde_json::{Value, json};
 
-use crate::sale_support::{admitted, lock, seat_ids};
+use crate::sale_support::{admitted, card, hold_and_book, lock, pay, seat_ids};
 
 /// The autopilot interval of the tests' instances.
 pub const INTERVAL_MS: i64 = 3_000;
@@ -337,4 +337,51 @@ async fn sale_mutations_and_their_latency_are_recorded_and_reported() {
     assert!(window.p99_ms >= 1, "{window:?}");
     assert!(window.max_ms >= window.p99_ms);
     assert_eq!(stored, vec![window]);
+}
+
+#[tokio::test]
+async fn the_payment_providers_wait_is_not_counted_as_the_sale_paths_latency() {
+    // A provider that makes the fan wait 3 s (a timing-out test card) says nothing about the
+    // database: counted, the autopilot would cut admissions for every slow provider answer.
+    let provider_wait_ms = 3_000;
+    let app = TestApp::spawn_with(|config| {
+        config.payment_timeout_ms = provider_wait_ms;
+        config.autopilot_report_ms = 3_600_000;
+    })
+    .await;
+    let state = &app.instance.state;
+    let event = app.seed_event(10).await;
+    let seats = seat_ids(state.db(), event, 1).await;
+    let fan = admitted(&app, event).await;
+    let booking = hold_and_book(&app, event, &fan, &seats).await["id"]
+        .as_str()
+        .expect("booking")
+        .to_owned();
+    report_now(state, "this-instance", Utc::now().timestamp_millis())
+        .await
+        .expect("report");
+
+    let began = std::time::Instant::now();
+    let paid = pay(
+        &app,
+        event,
+        &fan,
+        &booking,
+        "CARD",
+        card("4000000000000119"),
+    )
+    .await;
+    let answered_after = began.elapsed();
+    let window = report_now(state, "this-instance", Utc::now().timestamp_millis())
+        .await
+        .expect("report");
+
+    assert_eq!(
+        paid["errors"][0]["extensions"]["code"], "PAYMENT_TIMEOUT",
+        "{paid}"
+    );
+    // The fan did wait for the provider; the sale path's own latency leaves that wait out.
+    assert!(answered_after.as_millis() >= u128::from(provider_wait_ms));
+    assert_eq!(window.mutations, 1, "{window:?}");
+    assert!(window.max_ms < provider_wait_ms, "{window:?}");
 }
