@@ -33,6 +33,12 @@ pub async fn assert_invariants(db: &DatabaseConnection, step: &str) {
          (SELECT 1 FROM holds h WHERE h.id = s.hold_id AND h.status = 'ACTIVE')",
     )
     .await;
+    let active_holds_short_of_seats = scalar(
+        db,
+        "SELECT count(*) FROM holds h WHERE h.status = 'ACTIVE' AND h.seat_count <> \
+         (SELECT count(*) FROM seats s WHERE s.hold_id = h.id)",
+    )
+    .await;
     let booked = scalar(db, "SELECT count(*) FROM seats WHERE status = 'BOOKED'").await;
     let confirmed_lines = scalar(
         db,
@@ -57,6 +63,10 @@ pub async fn assert_invariants(db: &DatabaseConnection, step: &str) {
     assert_eq!(
         held_without_live_hold, 0,
         "{step}: a HELD seat without a live hold"
+    );
+    assert_eq!(
+        active_holds_short_of_seats, 0,
+        "{step}: an active hold not holding exactly its seats"
     );
     assert_eq!(
         booked, confirmed_lines,

@@ -3,11 +3,11 @@
 use std::collections::HashSet;
 
 use graphql_api::testing::{TestApp, first_error_code};
-use sea_orm::{ConnectionTrait as _, Statement};
+use sea_orm::{ConnectionTrait as _, Statement, TransactionTrait as _};
 use serde_json::json;
 
 use crate::sale_support::{
-    BOOK, LOCK, admitted, assert_invariants, book, key, lock, seat_ids, seat_status,
+    BOOK, LOCK, admitted, assert_invariants, book, key, lock, scalar, seat_ids, seat_status,
 };
 
 #[tokio::test]
@@ -296,4 +296,101 @@ async fn one_key_sent_eight_times_at_once_makes_one_hold_and_one_booking() {
         1
     );
     assert_invariants(db, "one key sent eight times").await;
+}
+
+/// A seat another fan held when a `lockSeats` statement began, released while it waited for
+/// the seat's row lock: the statement decides on the seat as it is after the wait (free) and
+/// must hold it then, not commit a hold without its seat (the statement's snapshot still saw
+/// the seat held). The wait is made certain by a transaction that keeps the seat locked until
+/// the `lockSeats` statement is seen waiting.
+#[tokio::test]
+async fn a_seat_released_while_a_hold_waits_for_it_is_held_whole_never_half() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(10).await;
+    let seat = seat_ids(&app.db.connection, event, 1).await[0];
+    let first = admitted(&app, event).await;
+    let second = admitted(&app, event).await;
+    let held = lock(&app, event, &first, &[seat]).await;
+    let first_hold = held["data"]["lockSeats"]["id"]
+        .as_str()
+        .expect("the first fan's hold")
+        .to_owned();
+
+    // A transaction of the test's own locks the seat, so the second fan's statement waits.
+    let blocker = app.db.connection.begin().await.expect("begin");
+    let sql = |sql: String| Statement::from_string(sea_orm::DbBackend::Postgres, sql);
+    blocker
+        .execute_raw(sql(format!(
+            "SELECT id FROM seats WHERE id = {seat} FOR UPDATE"
+        )))
+        .await
+        .expect("locking the seat");
+    let racing = {
+        let (app, second) = (&app, &second);
+        async move { lock(app, event, second, &[seat]).await }
+    };
+    let release = async {
+        // Until the second fan's statement waits for the seat's lock (its snapshot is taken).
+        for _ in 0..600 {
+            let waiting = scalar(
+                &app.db.connection,
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND query LIKE 'WITH prior AS%'",
+            )
+            .await;
+            if waiting > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        blocker
+            .execute_raw(sql(format!(
+                "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, held_until = NULL, \
+                 version = version + 1 WHERE id = {seat}"
+            )))
+            .await
+            .expect("releasing the seat");
+        blocker
+            .execute_raw(sql(format!(
+                "UPDATE holds SET status = 'RELEASED', ended_at = now() WHERE id = '{first_hold}'"
+            )))
+            .await
+            .expect("ending the first hold");
+        blocker.commit().await.expect("commit");
+    };
+    let (answer, ()) = tokio::join!(racing, release);
+
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let hold = answer["data"]["lockSeats"]["id"].as_str().expect("a hold");
+    assert_eq!(
+        answer["data"]["lockSeats"]["seats"][0]["id"],
+        seat.to_string(),
+        "{answer}"
+    );
+    let owner = scalar_text(
+        &app.db.connection,
+        &format!("SELECT hold_id::text FROM seats WHERE id = {seat}"),
+    )
+    .await;
+    assert_eq!(owner, hold, "the seat is held by the new hold");
+    let seatless = scalar(
+        &app.db.connection,
+        "SELECT count(*) FROM holds h WHERE h.status = 'ACTIVE' \
+         AND NOT EXISTS (SELECT 1 FROM seats s WHERE s.hold_id = h.id)",
+    )
+    .await;
+    assert_eq!(seatless, 0, "an active hold without its seats");
+    assert_invariants(&app.db.connection, "after the released seat was held").await;
+}
+
+async fn scalar_text(db: &sea_orm::DatabaseConnection, sql: &str) -> String {
+    db.query_one_raw(Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        sql.to_owned(),
+    ))
+    .await
+    .expect("query")
+    .expect("row")
+    .try_get_by_index::<String>(0)
+    .expect("value")
 }

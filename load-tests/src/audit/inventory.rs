@@ -78,6 +78,22 @@ pub(super) async fn seat_states_agree(audit: &mut Audit, store: &Store) -> anyho
     Ok(())
 }
 
+/// Every active hold holds exactly the seats it was taken for: none made without its seats.
+pub(super) async fn holds_whole(audit: &mut Audit, store: &Store) -> anyhow::Result<()> {
+    let short = count(
+        store,
+        "SELECT count(*) FROM holds h WHERE h.event_id = $1 AND h.status = 'ACTIVE' \
+         AND h.seat_count <> (SELECT count(*) FROM seats s WHERE s.hold_id = h.id)",
+    )
+    .await?;
+    audit.check(
+        "every active hold holds exactly its seats",
+        short == 0,
+        format!("{short} active holds not holding exactly their seats"),
+    );
+    Ok(())
+}
+
 /// Every confirmed booking has exactly one succeeded payment.
 pub(super) async fn paid_once(audit: &mut Audit, store: &Store) -> anyhow::Result<()> {
     let unpaid = count(

@@ -65,6 +65,7 @@ pub async fn run(
     let mut audit = inventory::tallies(store).await?;
     inventory::no_double_sale(&mut audit, store).await?;
     inventory::seat_states_agree(&mut audit, store).await?;
+    inventory::holds_whole(&mut audit, store).await?;
     inventory::paid_once(&mut audit, store).await?;
     inventory::fans_told_the_truth(&mut audit, store, fans).await?;
     admissions::within_the_cap(&mut audit, samples, default_cap);
