@@ -50,7 +50,8 @@ pub(super) fn upstreams(
 }
 
 impl Gateway {
-    /// A healthy instance that has not failed this request yet.
+    /// A healthy instance that has not failed this request yet; when every instance failed
+    /// its health check, any that has not failed this request (panic mode).
     pub(super) fn choose_upstream(
         &self,
         session: &Session,
@@ -61,6 +62,14 @@ impl Gateway {
             .balancer
             .select_with(b"", 256, |backend, healthy| {
                 healthy && !failed.contains(&backend.addr)
+            })
+            // On a saturated machine a health check times out while the instance still
+            // answers; refusing every fan then turns overload into an outage. A dead instance
+            // refuses the connection at once, so trying it costs little: the request moves
+            // on to the next, or is answered NO_UPSTREAM once each has failed it.
+            .or_else(|| {
+                self.balancer
+                    .select_with(b"", 256, |backend, _| !failed.contains(&backend.addr))
             })
             .ok_or_else(|| {
                 ctx.outcome = Outcome::Refused(Code::NoUpstream);

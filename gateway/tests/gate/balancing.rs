@@ -233,3 +233,58 @@ async fn a_post_that_reached_a_dying_instance_is_not_replayed_but_a_get_is() {
         "GETs are retried on the other instance: {get_statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn when_every_instance_fails_its_health_check_requests_are_still_tried() {
+    // One instance, marked down by its check but answering: panic mode sends to it rather
+    // than answering every fan NO_UPSTREAM.
+    let redis_ns = TestRedis::new();
+    let busy = EchoUpstream::start_failing_health_checks().await;
+    let gateway = Gateway::start(GatewayOptions::new(
+        &[busy.address],
+        &redis_ns.url,
+        &redis_ns.prefix,
+    ))
+    .await;
+    gateway
+        .wait_for_metric(&healthy_line(busy.address, false), Duration::from_secs(3))
+        .await;
+
+    let status = reqwest::Client::new()
+        .get(format!("{}/graphql?query=%7Bx%7D", gateway.url))
+        .send()
+        .await
+        .expect("a response")
+        .status();
+
+    assert_eq!(status, StatusCode::OK);
+    assert!(!busy.requests.lock().expect("requests").is_empty());
+}
+
+#[tokio::test]
+async fn with_every_instance_dead_the_answer_is_no_upstream() {
+    let app = TestApp::spawn().await;
+    let mut only = Killable::start(&app, None);
+    let address = only.address;
+    let gateway = Gateway::start(GatewayOptions::new(
+        &[address],
+        &app.redis.url,
+        &app.redis.prefix,
+    ))
+    .await;
+    only.kill();
+    gateway
+        .wait_for_metric(&healthy_line(address, false), Duration::from_secs(3))
+        .await;
+
+    let response = reqwest::Client::new()
+        .get(format!("{}/graphql?query=%7Bx%7D", gateway.url))
+        .send()
+        .await
+        .expect("a response");
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.expect("JSON");
+
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(code_of(&body), "NO_UPSTREAM", "{body}");
+}

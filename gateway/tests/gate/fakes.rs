@@ -38,12 +38,31 @@ pub struct EchoUpstream {
 
 impl EchoUpstream {
     pub async fn start() -> Self {
+        Self::start_with_health(true).await
+    }
+
+    /// An instance whose health check fails (503) while it answers every other request, as
+    /// an instance too busy to pass its check in time still does.
+    pub async fn start_failing_health_checks() -> Self {
+        Self::start_with_health(false).await
+    }
+
+    async fn start_with_health(healthy: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
         let address = listener.local_addr().expect("address");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         let app = Router::new()
-            .route("/healthz", get(|| async { "ok" }))
+            .route(
+                "/healthz",
+                get(move || async move {
+                    if healthy {
+                        (axum::http::StatusCode::OK, "ok")
+                    } else {
+                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy")
+                    }
+                }),
+            )
             .fallback(move |request: Request| {
                 let seen = seen.clone();
                 async move { echo(request, seen).await }
