@@ -44,6 +44,21 @@ pub fn is_deadlock(error: &anyhow::Error) -> bool {
     })
 }
 
+/// Whether the pool found no connection in time, anywhere in `error`'s chain of causes.
+pub fn is_pool_timeout(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sea_orm::DbErr>(),
+            Some(sea_orm::DbErr::ConnectionAcquire(
+                sea_orm::error::ConnAcquireErr::Timeout
+            ))
+        ) || matches!(
+            cause.downcast_ref::<sea_orm::sqlx::Error>(),
+            Some(sea_orm::sqlx::Error::PoolTimedOut)
+        )
+    })
+}
+
 /// Counts statements sent to Postgres by one instance (tests use it to prove there is no N+1).
 #[derive(Clone, Debug, Default)]
 pub struct QueryCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);

@@ -3,19 +3,18 @@
 
 use std::{
     sync::{
-        Arc, Mutex,
+        Arc, OnceLock,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
 };
 
 use async_graphql::{
-    Request, Response, ServerError, ServerResult, Variables,
+    Response, ServerError, ServerResult, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-        NextPrepareRequest, NextRequest,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
     },
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+    parser::types::{ExecutableDocument, OperationType},
 };
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
@@ -23,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::{
     autopilot::fresh_for_ms,
-    error::{ApiError, ApiResult, ErrorCode},
+    error::{ApiError, ApiResult, ErrorCode, carries_code},
     queue_store::autopilot as store,
     sale_health::{HealthReport, SaleHealth},
     state::AppState,
@@ -84,8 +83,7 @@ impl ExtensionFactory for SaleHealthHook {
         Arc::new(Hook {
             health: self.health.clone(),
             db: self.db.clone(),
-            operation_name: Mutex::new(None),
-            mutation: AtomicBool::new(false),
+            mutations: OnceLock::new(),
             recorded: AtomicBool::new(false),
         })
     }
@@ -95,9 +93,9 @@ impl ExtensionFactory for SaleHealthHook {
 struct Hook {
     health: SaleHealth,
     db: DatabaseConnection,
-    /// The operation the request asked for (a document may hold several).
-    operation_name: Mutex<Option<String>>,
-    mutation: AtomicBool,
+    /// Each operation of the document, by name, and whether it is a mutation. Read from the
+    /// parsed document, since the `execute` hook is given only the name.
+    mutations: OnceLock<Vec<(Option<String>, bool)>>,
     /// Set once the execution was recorded, so the HTTP answer is not counted twice.
     recorded: AtomicBool,
 }
@@ -105,11 +103,7 @@ struct Hook {
 /// True for an answer the instance refused as `BUSY` (typed, or already given its code).
 fn is_busy(error: &ServerError) -> bool {
     matches!(error.source::<ApiError>(), Some(ApiError::Busy { .. }))
-        || error
-            .extensions
-            .as_ref()
-            .and_then(|extensions| extensions.get("code"))
-            .is_some_and(|code| *code == async_graphql::Value::from(ErrorCode::Busy.as_str()))
+        || carries_code(error, ErrorCode::Busy)
 }
 
 impl Hook {
@@ -132,18 +126,6 @@ impl Extension for Hook {
         response
     }
 
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        if let Ok(mut name) = self.operation_name.lock() {
-            name.clone_from(&request.operation_name);
-        }
-        next.run(ctx, request).await
-    }
-
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -152,18 +134,17 @@ impl Extension for Hook {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let name = self
-            .operation_name
-            .lock()
-            .ok()
-            .and_then(|name| name.clone());
-        let mutation = match &document.operations {
-            DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
-            DocumentOperations::Multiple(operations) => name
-                .and_then(|name| operations.get(name.as_str()))
-                .is_some_and(|operation| operation.node.ty == OperationType::Mutation),
-        };
-        self.mutation.store(mutation, Ordering::Relaxed);
+        let mutations = document
+            .operations
+            .iter()
+            .map(|(name, operation)| {
+                (
+                    name.map(|name| name.to_string()),
+                    operation.node.ty == OperationType::Mutation,
+                )
+            })
+            .collect();
+        let _ = self.mutations.set(mutations);
         Ok(document)
     }
 
@@ -176,7 +157,12 @@ impl Extension for Hook {
         let started = Instant::now();
         let (response, waited_on_others) =
             crate::sale_health::timing_others(next.run(ctx, operation_name)).await;
-        let mutation = self.mutation.load(Ordering::Relaxed);
+        let mutation = self.mutations.get().is_some_and(|operations| {
+            operations
+                .iter()
+                .find(|(name, _)| operation_name.is_none() || name.as_deref() == operation_name)
+                .is_some_and(|(_, mutation)| *mutation)
+        });
         // The payment provider's wait is not the sale path's latency.
         let own = started.elapsed().saturating_sub(waited_on_others);
         self.record(mutation.then_some(own), &response);

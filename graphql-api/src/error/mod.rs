@@ -207,26 +207,11 @@ impl ApiError {
 /// How long a fan is asked to wait when the Postgres pool had no connection for them in time.
 const POOL_BUSY_RETRY_MS: u64 = 1_000;
 
-/// Whether the pool found no connection in time, anywhere in `error`'s chain of causes. The
-/// statement was never sent, so nothing changed: an overload, answered as `BUSY` like the
-/// shed gate's, never as `INTERNAL_ERROR`.
-fn is_pool_timeout(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<sea_orm::DbErr>(),
-            Some(sea_orm::DbErr::ConnectionAcquire(
-                sea_orm::error::ConnAcquireErr::Timeout
-            ))
-        ) || matches!(
-            cause.downcast_ref::<sea_orm::sqlx::Error>(),
-            Some(sea_orm::sqlx::Error::PoolTimedOut)
-        )
-    })
-}
-
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
-        if is_pool_timeout(&error) {
+        // The statement was never sent, so nothing changed: an overload, answered as `BUSY`
+        // like the shed gate's, never as `INTERNAL_ERROR`.
+        if crate::db::is_pool_timeout(&error) {
             tracing::warn!(
                 error = format!("{error:#}"),
                 "no database connection in time; answered BUSY"
@@ -267,6 +252,17 @@ impl ApiError {
         }
         error
     }
+}
+
+/// Whether a GraphQL error already carries `code` in its extensions.
+pub fn carries_code(error: &async_graphql::ServerError, code: ErrorCode) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"))
+        .is_some_and(
+            |value| matches!(value, async_graphql::Value::String(value) if value == code.as_str()),
+        )
 }
 
 /// A JSON body `{"error": {"code", "message"}}` for answers outside GraphQL.

@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::error::{ApiError, ErrorCode, graphql_error_body};
+use crate::error::{ApiError, ErrorCode, carries_code, graphql_error_body};
 
 /// Reads a JSON GraphQL request, refusing bodies that are too large or not GraphQL.
 pub(super) fn parse_graphql_request(
@@ -94,15 +94,10 @@ pub(super) fn graphql_response(mut response: async_graphql::Response) -> Respons
 fn only_busy(response: &async_graphql::Response) -> bool {
     matches!(response.data, async_graphql::Value::Null)
         && !response.errors.is_empty()
-        && response.errors.iter().all(|error| {
-            error
-                .extensions
-                .as_ref()
-                .and_then(|extensions| extensions.get("code"))
-                .is_some_and(|code| {
-                    matches!(code, async_graphql::Value::String(code) if code == ErrorCode::Busy.as_str())
-                })
-        })
+        && response
+            .errors
+            .iter()
+            .all(|error| carries_code(error, ErrorCode::Busy))
 }
 
 /// `Retry-After` for a hint in ms: whole seconds, rounded up, at least 1.

@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::{
     db::{is_unique_violation, literal},
     error::ApiResult,
-    inventory::Changes,
+    inventory::{Changes, orders::split_key},
     state::AppState,
 };
 
@@ -136,12 +136,7 @@ pub enum Taken {
 /// Runs the statement and reads its one answer.
 pub async fn take_hold(state: &AppState, request: &TakeRequest<'_>) -> ApiResult<Taken> {
     let db = state.db();
-    let (key, hash, ttl, result) = match &request.key {
-        Some((key, hash, ttl, result)) => {
-            (Some((*key).to_owned()), hash.clone(), *ttl, result.clone())
-        }
-        None => (None, Vec::new(), 0.0, Value::Null),
-    };
+    let (key, hash, ttl, result) = split_key(&request.key);
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
