@@ -37,6 +37,19 @@ describe('position and ETA display', () => {
     expect(formatWait(2 * 3600 + 55 * 60)).toBe('About 3 hours');
   });
 
+  it('promises no wait while no ticket is free, and says so before the place', () => {
+    expect(formatWait(null, false, 'SOLD_OUT')).toBe('None while sold out');
+    expect(formatWait(null, true, 'ALL_IN_CARTS')).toBe('Until tickets come back');
+    expect(formatWait(120, false, 'ON_SALE')).toBe('About 2 minutes');
+    const soldOut = queueHeadline({ state: 'WAITING', position: 40, exact: true, supply: 'SOLD_OUT' });
+    expect(soldOut.title).toBe('Sold out');
+    expect(soldOut.detail).toContain('keep your place');
+    const carts = queueHeadline({ state: 'WAITING', position: 40, exact: true, supply: 'ALL_IN_CARTS' });
+    expect(carts.title).toBe('You are number 40 in line');
+    expect(carts.detail).toContain('cart');
+    expect(queueHeadline({ state: 'WAITING', position: 40, exact: true, supply: 'ON_SALE' }).detail).not.toContain('cart');
+  });
+
   it('moves the progress bar forward only', () => {
     expect(queueProgress(101, 101)).toBe(0);
     expect(queueProgress(101, 51)).toBe(0.5);

@@ -28,8 +28,13 @@ export function formatFansAhead(fansAhead: number | null | undefined, exact: boo
   return `${n} fan${fansAhead === 1 ? '' : 's'} ahead of you`;
 }
 
+/** Whether seats are left to sell, as the queue last saw: unless ON_SALE nobody goes in. */
+export type SeatSupply = 'ON_SALE' | 'ALL_IN_CARTS' | 'SOLD_OUT';
+
 /** The estimated wait in words; honest about not knowing. */
-export function formatWait(seconds: number | null | undefined, paused = false): string {
+export function formatWait(seconds: number | null | undefined, paused = false, supply: SeatSupply = 'ON_SALE'): string {
+  if (supply === 'SOLD_OUT') return 'None while sold out';
+  if (supply === 'ALL_IN_CARTS') return 'Until tickets come back';
   if (paused) return 'Paused for now';
   if (seconds == null) return 'Working it out…';
   if (seconds < 60) return 'Less than a minute';
@@ -64,12 +69,27 @@ export interface QueueHeadline {
 
 /** The main sentence of the waiting room for each state. */
 export function queueHeadline(
-  s: { state: QueueState; position?: number | null; exact?: boolean; paused?: boolean; presaleFans?: number; saleOpensAt?: string },
+  s: { state: QueueState; position?: number | null; exact?: boolean; paused?: boolean; supply?: SeatSupply; presaleFans?: number; saleOpensAt?: string },
   now = Date.now(),
 ): QueueHeadline {
   switch (s.state) {
     case 'WAITING':
+      // Said before the place: a fan should not wait on, hoping, without knowing this.
+      if (s.supply === 'SOLD_OUT') {
+        return {
+          title: 'Sold out',
+          detail:
+            'Every ticket has been bought. We keep your place in case any come back: if a booking is cancelled, the line moves again and this page tells you. You may also leave the line.',
+        };
+      }
       if (s.position == null) return { title: 'You are in line', detail: 'Finding your place…' };
+      if (s.supply === 'ALL_IN_CARTS') {
+        return {
+          title: `You are number ${formatPosition(s.position, s.exact ?? true)} in line`,
+          detail:
+            'Every ticket left is in another fan’s cart right now. Some usually come back when carts time out, and the line moves again the moment one does. Your place is kept.',
+        };
+      }
       if (s.position === 1) return { title: 'You are next!', detail: 'Stay on this page: the seat map opens by itself.' };
       return {
         title: `You are number ${formatPosition(s.position, s.exact ?? true)} in line`,

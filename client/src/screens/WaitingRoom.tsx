@@ -213,7 +213,7 @@ export function WaitingRoom({ slug }: { slug: string }) {
     const changedState = status.state !== lastSpoken.current.state;
     if (!changedState && Date.now() - lastSpoken.current.at < 30_000) return;
     lastSpoken.current = { at: Date.now(), state: status.state };
-    const wait = status.state === 'WAITING' ? ` Estimated wait: ${formatWait(status.estimatedWaitSeconds, status.paused).toLowerCase()}.` : '';
+    const wait = status.state === 'WAITING' ? ` Estimated wait: ${formatWait(status.estimatedWaitSeconds, status.paused, status.supply).toLowerCase()}.` : '';
     setSpoken(`${headline.title}.${wait}`);
   }, [status, headline]);
   useTitle(status?.state === 'WAITING' && status.position ? `(#${formatPosition(status.position, status.exact)}) Waiting room` : status?.state === 'ADMITTED' ? 'Your turn!' : 'Waiting room');
@@ -272,13 +272,13 @@ export function WaitingRoom({ slug }: { slug: string }) {
                 </div>
                 <div>
                   <span className="stat-label">Estimated wait</span>
-                  <span className="stat-value small-value" data-testid="queue-eta">{formatWait(status.estimatedWaitSeconds, status.paused)}</span>
+                  <span className="stat-value small-value" data-testid="queue-eta">{formatWait(status.estimatedWaitSeconds, status.paused, status.supply)}</span>
                 </div>
               </div>
               <ProgressBar value={progress} label="Your progress through the line" valueText={`${Math.round(progress * 100)} percent of the way to the front`} />
               <p className="muted small">
                 {status.exact ? 'Exact place.' : 'Estimated from the line’s speed; we check your exact place every minute.'}
-                {status.admissionRate > 0 && !status.paused ? ` About ${formatCount(Math.round(status.admissionRate * 60))} fans go in each minute.` : ''}
+                {status.admissionRate > 0 && !status.paused && status.supply === 'ON_SALE' ? ` About ${formatCount(Math.round(status.admissionRate * 60))} fans go in each minute.` : ''}
               </p>
             </>
           ) : null}

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::queue_store::Supply;
+
 /// Who sets an event's admission limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mode {
@@ -79,6 +81,9 @@ pub struct Observed {
     pub admitted: u64,
     /// Fans let in per second lately, when known.
     pub achieved_rate: Option<f64>,
+    /// Whether seats are left to sell: while none is free nobody is admitted, so raising the
+    /// limits would only let a crowd in at once when a seat comes back.
+    pub supply: Supply,
 }
 
 /// How the controller reacts (from the configuration).
@@ -164,13 +169,14 @@ pub fn decide(
     let Some(health) = health.filter(|health| health.instances > 0) else {
         return hold("no recent sale health reports: holding".to_owned());
     };
-    if health.operations < tuning.min_samples {
+    let quiet = health.operations < tuning.min_samples;
+    if quiet && !quiet_for_long(situation, tuning, now_ms) {
         return hold(format!(
             "too few sale operations to judge ({} < {}): holding",
             health.operations, tuning.min_samples
         ));
     }
-    if let Some(symptom) = distress(health, tuning) {
+    if let Some(symptom) = distress(health, tuning, quiet) {
         let base_rate = observed
             .achieved_rate
             .filter(|achieved| *achieved > 0.0)
@@ -185,8 +191,17 @@ pub fn decide(
         });
         return change(current, next, &format!("distress: {symptom}"));
     }
+    if observed.supply != Supply::OnSale {
+        return hold(format!(
+            "no seat is free ({}): nobody is admitted, holding",
+            match observed.supply {
+                Supply::SoldOut => "sold out",
+                _ => "every unsold seat is in a cart",
+            }
+        ));
+    }
     let healthy_p99 = (tuning.target_p99_ms as f64 * HEALTHY_SHARE_OF_TARGET) as u64;
-    if health.p99_ms > healthy_p99 || health.busy > 0 {
+    if health.busy > 0 || (!quiet && health.p99_ms > healthy_p99) {
         return hold(format!(
             "steady: p99 {} ms near the {} ms target: holding",
             health.p99_ms, tuning.target_p99_ms
@@ -208,10 +223,17 @@ pub fn decide(
             current.capacity
         },
     });
-    let why = format!(
-        "healthy: p99 {} ms < {} ms target",
-        health.p99_ms, tuning.target_p99_ms
-    );
+    let why = if quiet {
+        format!(
+            "quiet: {} sale operations (< {}) and no distress for {} intervals",
+            health.operations, tuning.min_samples, QUIET_INTERVALS
+        )
+    } else {
+        format!(
+            "healthy: p99 {} ms < {} ms target",
+            health.p99_ms, tuning.target_p99_ms
+        )
+    };
     if next == current {
         return hold(format!(
             "{why}, but {}: holding",
@@ -225,9 +247,25 @@ pub fn decide(
     change(current, next, &why)
 }
 
-/// Why the sale path is in distress, if it is.
-fn distress(health: &Health, tuning: &Tuning) -> Option<String> {
-    if health.p99_ms > tuning.target_p99_ms {
+/// Intervals the limits must have stood still before a quiet sale path (too few operations to
+/// judge a p99) may raise them. Admitted fans reach the sale path seconds after admission, so
+/// a quiet path right after a raise says nothing yet; a path still quiet that long after the
+/// last change means the shoppers let in are not buying (browsing, or gone), and the cap, not
+/// the database, holds fans back.
+const QUIET_INTERVALS: i64 = 3;
+
+/// True when the limits have stood for [`QUIET_INTERVALS`] intervals.
+fn quiet_for_long(situation: &Situation, tuning: &Tuning, now_ms: i64) -> bool {
+    situation
+        .changed_ms
+        .is_none_or(|changed| now_ms - changed >= tuning.interval_ms * QUIET_INTERVALS)
+}
+
+/// Why the sale path is in distress, if it is. A `quiet` window's p99 rests on too few
+/// operations to mean anything (one slow payment would make it), so only its `BUSY` answers
+/// and pool count.
+fn distress(health: &Health, tuning: &Tuning, quiet: bool) -> Option<String> {
+    if !quiet && health.p99_ms > tuning.target_p99_ms {
         return Some(format!(
             "p99 {} ms > {} ms target",
             health.p99_ms, tuning.target_p99_ms

@@ -2,6 +2,7 @@
 //! wins, stale or missing reports never raise, at most one change per interval.
 
 use super::control::*;
+use crate::queue_store::Supply;
 
 const NOW: i64 = 1_000_000;
 
@@ -48,6 +49,7 @@ fn busy_queue(limits: &Situation) -> Observed {
     Observed {
         admitted: u64::from(limits.limits.capacity),
         achieved_rate: Some(limits.limits.rate),
+        supply: Supply::OnSale,
     }
 }
 
@@ -124,6 +126,7 @@ fn a_cut_starts_from_the_shoppers_there_are_and_the_rate_achieved() {
     let observed = Observed {
         admitted: 300,
         achieved_rate: Some(30.0),
+        supply: Supply::OnSale,
     };
     let slow = Health {
         p99_ms: 2_000,
@@ -226,8 +229,9 @@ fn a_pin_wins_over_any_health() {
 }
 
 #[test]
-fn without_fresh_reports_or_enough_samples_nothing_rises() {
-    let now = situation(20.0, 200);
+fn without_fresh_reports_or_enough_samples_soon_after_a_change_nothing_rises() {
+    let mut now = situation(20.0, 200);
+    now.changed_ms = Some(NOW - 3_000);
     let gone = Health {
         instances: 0,
         ..healthy()
@@ -240,6 +244,70 @@ fn without_fresh_reports_or_enough_samples_nothing_rises() {
     for health in [None, Some(&gone), Some(&thin)] {
         let decision = decide(&now, health, &busy_queue(&now), &tuning(), NOW);
         assert!(!decision.changed, "{decision:?}");
+    }
+}
+
+#[test]
+fn a_sale_path_quiet_for_three_intervals_with_the_cap_full_raises() {
+    let mut now = situation(20.0, 200);
+    now.changed_ms = Some(NOW - 9_000);
+    // Five operations, one of them a slow payment: too few for the p99 to mean anything.
+    let thin = Health {
+        operations: 5,
+        p99_ms: 1_500,
+        ..healthy()
+    };
+
+    let decision = decide(&now, Some(&thin), &busy_queue(&now), &tuning(), NOW);
+
+    assert!(decision.changed, "{decision:?}");
+    assert_eq!(decision.limits.capacity, 250);
+    assert!(
+        decision.reason.starts_with("quiet: 5 sale operations"),
+        "{}",
+        decision.reason
+    );
+}
+
+#[test]
+fn a_quiet_sale_path_still_cuts_on_busy_answers() {
+    let mut now = situation(20.0, 200);
+    now.changed_ms = Some(NOW - 9_000);
+    let thin_but_busy = Health {
+        operations: 10,
+        busy: 4,
+        ..healthy()
+    };
+
+    let decision = decide(
+        &now,
+        Some(&thin_but_busy),
+        &busy_queue(&now),
+        &tuning(),
+        NOW,
+    );
+
+    assert_eq!(decision.limits.capacity, 100, "{decision:?}");
+    assert!(decision.reason.contains("BUSY"), "{}", decision.reason);
+}
+
+#[test]
+fn with_no_seat_free_the_limits_hold_however_healthy() {
+    let now = situation(20.0, 200);
+    for supply in [Supply::AllInCarts, Supply::SoldOut] {
+        let observed = Observed {
+            supply,
+            ..busy_queue(&now)
+        };
+
+        let decision = decide(&now, Some(&healthy()), &observed, &tuning(), NOW);
+
+        assert!(!decision.changed, "{decision:?}");
+        assert!(
+            decision.reason.starts_with("no seat is free"),
+            "{}",
+            decision.reason
+        );
     }
 }
 
@@ -267,6 +335,7 @@ fn a_cap_nobody_fills_is_not_raised() {
     let idle = Observed {
         admitted: 20,
         achieved_rate: Some(5.0),
+        supply: Supply::OnSale,
     };
 
     let decision = decide(&now, Some(&healthy()), &idle, &tuning(), NOW);

@@ -107,7 +107,7 @@ pub async fn adjust(state: &AppState, event: i64, now_ms: i64) -> ApiResult<Deci
         });
     }
     let health = health(state, now_ms).await?;
-    let (admitted, achieved) = store::observed(state.redis(), state.keys(), event).await?;
+    let queue = store::observed(state.redis(), state.keys(), event).await?;
     let first_sight = current.record.changed_ms.is_none();
     let situation = control::Situation {
         mode: current.mode,
@@ -116,8 +116,9 @@ pub async fn adjust(state: &AppState, event: i64, now_ms: i64) -> ApiResult<Deci
         changed_ms: Some(current.record.changed_ms.unwrap_or(now_ms)),
     };
     let observed = control::Observed {
-        admitted,
-        achieved_rate: achieved.filter(|rate| *rate >= 0.01),
+        admitted: queue.admitted,
+        achieved_rate: queue.achieved.filter(|rate| *rate >= 0.01),
+        supply: queue.supply,
     };
     let decision = control::decide(
         &situation,
@@ -168,7 +169,9 @@ pub async fn adjust(state: &AppState, event: i64, now_ms: i64) -> ApiResult<Deci
 pub async fn view(state: &AppState, event: i64, now_ms: i64) -> ApiResult<AutopilotView> {
     let current = current(state, event).await?;
     let health = health(state, now_ms).await?;
-    let (_, achieved) = store::observed(state.redis(), state.keys(), event).await?;
+    let achieved = store::observed(state.redis(), state.keys(), event)
+        .await?
+        .achieved;
     Ok(AutopilotView {
         enabled: state.config().autopilot_enabled,
         mode: current.mode,

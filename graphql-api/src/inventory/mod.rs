@@ -12,6 +12,7 @@ pub mod hold_life;
 pub mod orders;
 pub mod rows;
 pub mod statements;
+pub mod supply;
 pub mod take;
 
 use anyhow::Context as _;

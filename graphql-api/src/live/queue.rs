@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::{
     hub::{Hub, Topic},
-    queue_store::{self, AdmittedFan, QueueMessage},
+    queue_store::{self, AdmittedFan, QueueMessage, Supply},
 };
 
 /// The event's queue as last published.
@@ -38,6 +38,8 @@ pub struct Snapshot {
     /// Fans let in per second, measured: the ticker's smoothed count of admissions when its
     /// message carries one, else the pace of "now serving" between messages (smoothed).
     pub measured_rate: f64,
+    /// Whether seats are left to sell.
+    pub supply: Supply,
     /// When the last message arrived.
     pub at: Option<Instant>,
 }
@@ -183,6 +185,7 @@ fn apply(feed: &Feed, message: QueueMessage) {
         snapshot.drawn = message.drawn;
         snapshot.paused = message.paused;
         snapshot.rate = message.rate;
+        snapshot.supply = message.supply;
         snapshot.at = Some(now);
     });
     if message.admitted.is_empty() {

@@ -40,6 +40,7 @@ pub async fn stats(state: &AppState, event: &event::Model) -> ApiResult<QueueSta
         admitted_total: counters.admitted_total,
         now_serving: counters.serving,
         paused: counters.paused,
+        supply: counters.supply.into(),
         admission_rate: counters.rate.unwrap_or(state.config().queue_admission_rate),
         admission_capacity: counters
             .capacity

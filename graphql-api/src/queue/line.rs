@@ -12,7 +12,7 @@ use crate::{
     auth::Identity,
     error::{ApiError, ApiResult},
     live::{queue::Snapshot, seats as seat_changes},
-    queue_store::{self, FanReply, LeaveOutcome, OutReason, Place},
+    queue_store::{self, FanReply, LeaveOutcome, OutReason, Place, Supply},
     state::AppState,
 };
 
@@ -126,10 +126,11 @@ pub(super) fn describe(
         .counters
         .rate
         .unwrap_or(state.config().queue_admission_rate);
-    let (serving, paused, rate) = match estimate {
+    let (serving, paused, supply, rate) = match estimate {
         Some((_, snapshot)) => (
             snapshot.serving,
             snapshot.paused,
+            snapshot.supply,
             if snapshot.measured_rate > 0.0 {
                 snapshot.measured_rate
             } else {
@@ -142,6 +143,7 @@ pub(super) fn describe(
         None => (
             reply.counters.serving,
             reply.counters.paused,
+            reply.counters.supply,
             reply
                 .counters
                 .achieved
@@ -161,6 +163,7 @@ pub(super) fn describe(
         presale_fans: reply.counters.presale,
         sale_opens_at: event.sale_opens_at,
         paused,
+        supply: supply.into(),
         admission_rate: rate,
         exact: estimate.is_none(),
         admission: None,
@@ -187,7 +190,8 @@ pub(super) fn describe(
             status.position = Some(position);
             status.fans_ahead = Some(position - 1);
             status.ticket_number = reply.number();
-            if !paused && rate > 0.0 {
+            // No wait can be promised while nobody is admitted (paused, or no seat free).
+            if !paused && supply == Supply::OnSale && rate > 0.0 {
                 status.estimated_wait_seconds = Some(((position - 1) as f64 / rate).ceil() as i64);
             }
         }

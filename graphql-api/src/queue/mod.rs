@@ -24,7 +24,7 @@ use crate::{
     context::ContextExt as _,
     error::{ApiError, ApiResult},
     events::{self, find_event},
-    queue_store::{OutReason, Setting},
+    queue_store::{OutReason, Setting, Supply},
     state::AppState,
     ws::SubscriptionSlots,
 };
@@ -50,6 +50,30 @@ pub enum QueueState {
     Closed,
 }
 
+/// Whether an event has seats left to sell, as the admission ticker last read its inventory
+/// (about once a second). While none is free, nobody is admitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum SeatSupply {
+    /// Seats are free: admissions go on.
+    OnSale,
+    /// Every unsold seat is in a fan's cart. Some may come back when those holds end or are
+    /// released; admissions resume the moment one does.
+    AllInCarts,
+    /// Every seat is booked. Fans keep their place: a cancelled booking puts seats back on
+    /// sale and admissions resume.
+    SoldOut,
+}
+
+impl From<Supply> for SeatSupply {
+    fn from(supply: Supply) -> Self {
+        match supply {
+            Supply::OnSale => SeatSupply::OnSale,
+            Supply::AllInCarts => SeatSupply::AllInCarts,
+            Supply::SoldOut => SeatSupply::SoldOut,
+        }
+    }
+}
+
 /// What lets an admitted fan buy.
 #[derive(Clone, Debug, SimpleObject)]
 pub struct Admission {
@@ -70,7 +94,8 @@ pub struct QueueStatus {
     /// 1 for the next fan in; null unless WAITING.
     pub position: Option<i64>,
     pub fans_ahead: Option<i64>,
-    /// From the measured admission rate; null while paused or before the draw.
+    /// From the measured admission rate; null while paused, while no seat is free, or before
+    /// the draw.
     pub estimated_wait_seconds: Option<i64>,
     /// The fan's number in line (lottery ranks first, then arrival order).
     pub ticket_number: Option<i64>,
@@ -80,6 +105,9 @@ pub struct QueueStatus {
     pub presale_fans: i64,
     pub sale_opens_at: DateTime<Utc>,
     pub paused: bool,
+    /// Whether seats are left to sell; unless ON_SALE nobody is admitted and there is no
+    /// estimated wait.
+    pub supply: SeatSupply,
     /// Fans let through per second (measured when known, else configured).
     pub admission_rate: f64,
     /// True when `position` is an exact rank, false when estimated from "now serving".
@@ -109,6 +137,8 @@ pub struct QueueStats {
     pub admitted_total: i64,
     pub now_serving: i64,
     pub paused: bool,
+    /// Whether seats are left to sell (admissions stop while none is free).
+    pub supply: SeatSupply,
     /// Fans let in per second at most, as in force (set by the autopilot or an admin).
     pub admission_rate: f64,
     /// Fans admitted at once at most (shoppers), as in force.

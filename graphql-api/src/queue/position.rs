@@ -93,6 +93,7 @@ pub fn position_stream(
             drawn: reply.counters.drawn,
             paused: reply.counters.paused,
             rate: reply.counters.rate.unwrap_or(state.config().queue_admission_rate),
+            supply: reply.counters.supply,
             ..Snapshot::default()
         });
         let mut ahead = left_ahead(&reply);

@@ -2,7 +2,9 @@
 //! from the head of the queue within the shared rate and the cap, and one message tells
 //! every instance. Any number of instances may run it: the script serializes them. About
 //! once a second it also lets the [`crate::autopilot`] adjust each event's rate and cap (a
-//! compare-and-set in Redis, so two tickers never both change them).
+//! compare-and-set in Redis, so two tickers never both change them), and reads whether each
+//! event has seats left to sell: while none is free it admits nobody, and the message tells
+//! the waiting fans why.
 
 use std::{
     collections::HashMap,
@@ -20,7 +22,8 @@ use super::lottery;
 pub use crate::queue_store::{TickCode, TickOutcome};
 use crate::{
     db::literal,
-    queue_store::{self, AdmitRequest, QueueMessage},
+    inventory,
+    queue_store::{self, AdmitRequest, QueueMessage, Supply},
     state::AppState,
 };
 
@@ -41,6 +44,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut refreshed: Option<Instant> = None;
     let mut last_published: HashMap<i64, (i64, Instant)> = HashMap::new();
     let mut last_adjusted: Option<Instant> = None;
+    let mut last_supply: HashMap<i64, Supply> = HashMap::new();
     loop {
         tokio::select! {
             _ = interval.tick() => {}
@@ -58,12 +62,26 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 ),
             }
         }
-        let adjust = state.config().autopilot_enabled
-            && last_adjusted.is_none_or(|at| at.elapsed() >= ADJUST_EVERY);
-        if adjust {
+        let second = last_adjusted.is_none_or(|at| at.elapsed() >= ADJUST_EVERY);
+        let adjust = state.config().autopilot_enabled && second;
+        if second {
             last_adjusted = Some(Instant::now());
         }
         for event in events.iter().filter(|event| event.gate_enabled) {
+            if second && event.opens_ms <= Utc::now().timestamp_millis() {
+                match check_supply(&state, event.id).await {
+                    // A change is news for every waiting fan: publish on this tick.
+                    Ok(supply) if last_supply.insert(event.id, supply) != Some(supply) => {
+                        last_published.remove(&event.id);
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(
+                        event = event.id,
+                        error = format!("{error:#}"),
+                        "reading what is left to sell failed"
+                    ),
+                }
+            }
             if adjust
                 && let Err(error) =
                     crate::autopilot::adjust(&state, event.id, Utc::now().timestamp_millis()).await
@@ -85,7 +103,8 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 /// How often this instance offers the autopilot an adjustment (it changes the limits at most
-/// once per `AUTOPILOT_INTERVAL_MS` whatever the number of instances).
+/// once per `AUTOPILOT_INTERVAL_MS` whatever the number of instances) and reads each event's
+/// supply.
 const ADJUST_EVERY: Duration = Duration::from_secs(1);
 
 /// Every event, and whether its sale is still open.
@@ -128,6 +147,14 @@ pub async fn active_events(state: &AppState) -> anyhow::Result<Vec<ActiveEvent>>
         queue_store::set_gate(state.redis(), state.keys(), id, enabled).await?;
     }
     Ok(active)
+}
+
+/// Reads what `event` has left to sell and stores it where the admission script and the
+/// queue's messages read it (every instance writes what it read: they agree within a second).
+pub async fn check_supply(state: &AppState, event: i64) -> anyhow::Result<Supply> {
+    let supply = inventory::supply::supply(state.db(), event).await?;
+    queue_store::set_supply(state.redis(), &state.keys().queue(event), supply).await?;
+    Ok(supply)
 }
 
 /// One tick for one event, always followed by its message (tests drive ticks with this).
@@ -206,6 +233,7 @@ async fn publish_if_news(
         rate: meta.rate.unwrap_or(state.config().queue_admission_rate),
         admitted: outcome.admitted.clone(),
         achieved: meta.achieved,
+        supply: meta.supply,
     };
     match queue_store::publish(state.redis(), &keys, &message).await {
         Ok(()) => {

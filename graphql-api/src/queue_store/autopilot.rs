@@ -10,6 +10,7 @@ use fred::{
 };
 use tokens::store::Keys;
 
+use super::Supply;
 use crate::{error::ApiResult, redis::run_script, sale_health::HealthReport};
 
 /// An event's autopilot as stored; a field never written reads as `None`.
@@ -134,14 +135,28 @@ pub async fn write(
     Ok(written == 1)
 }
 
-/// Fans admitted now (expired ones not yet swept count too) and the smoothed admissions per
-/// second, from the event's queue.
-pub async fn observed(redis: &Pool, keys: &Keys, event: i64) -> ApiResult<(u64, Option<f64>)> {
+/// What the autopilot reads of an event's queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QueueObservation {
+    /// Fans admitted now (expired ones not yet swept count too).
+    pub admitted: u64,
+    /// The smoothed admissions per second, once any.
+    pub achieved: Option<f64>,
+    /// Whether seats are left to sell, as the ticker last read.
+    pub supply: Supply,
+}
+
+/// Reads what the autopilot needs of the event's queue.
+pub async fn observed(redis: &Pool, keys: &Keys, event: i64) -> ApiResult<QueueObservation> {
     use fred::prelude::SortedSetsInterface as _;
     let queue = keys.queue(event);
     let admitted: u64 = redis.zcard(&queue.adm).await?;
-    let achieved: Option<f64> = redis.hget(&queue.meta, "achieved").await?;
-    Ok((admitted, achieved))
+    let meta = super::message_meta(redis, &queue).await?;
+    Ok(QueueObservation {
+        admitted,
+        achieved: meta.achieved,
+        supply: meta.supply,
+    })
 }
 
 /// Stores this instance's latest health window; the key lives `ttl_ms` past the last report.

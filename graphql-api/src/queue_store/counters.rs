@@ -5,7 +5,7 @@ use chrono::Utc;
 use fred::prelude::{HashesInterface as _, Pool, SortedSetsInterface as _};
 use tokens::store::QueueKeys;
 
-use super::QueueCounters;
+use super::{QueueCounters, Supply};
 use crate::error::ApiResult;
 
 /// The event's counters, as admins see them (several reads: not one instant).
@@ -21,6 +21,7 @@ pub async fn counters(redis: &Pool, keys: &QueueKeys) -> ApiResult<QueueCounters
         Option<i64>,
         Option<String>,
         Option<f64>,
+        Option<String>,
     );
     let meta: Meta = redis
         .hmget(
@@ -36,6 +37,7 @@ pub async fn counters(redis: &Pool, keys: &QueueKeys) -> ApiResult<QueueCounters
                 "lottery",
                 "drawn",
                 "achieved",
+                "supply",
             ],
         )
         .await?;
@@ -50,6 +52,7 @@ pub async fn counters(redis: &Pool, keys: &QueueKeys) -> ApiResult<QueueCounters
         lottery,
         drawn,
         achieved,
+        supply,
     ) = meta;
     let now_ms = Utc::now().timestamp_millis() as f64;
     Ok(QueueCounters {
@@ -66,7 +69,20 @@ pub async fn counters(redis: &Pool, keys: &QueueKeys) -> ApiResult<QueueCounters
         rate,
         capacity,
         achieved,
+        supply: stored_supply(supply.as_deref())?,
     })
+}
+
+/// A stored supply (none stored: on sale); a spelling no version wrote is an error, as in
+/// the scripts' replies.
+fn stored_supply(stored: Option<&str>) -> ApiResult<Supply> {
+    match stored {
+        None => Ok(Supply::OnSale),
+        Some(stored) => Supply::parse(stored).ok_or_else(|| {
+            anyhow::anyhow!("the queue's supply is stored as {stored:?}, which it never should")
+                .into()
+        }),
+    }
 }
 
 /// When the fan at the head joined (ms), if they arrived FIFO: from the nearest recorded
@@ -119,6 +135,7 @@ pub struct MessageMeta {
     pub paused: bool,
     pub rate: Option<f64>,
     pub achieved: Option<f64>,
+    pub supply: Supply,
 }
 
 /// Reads what a queue message carries besides the tick's own outcome.
@@ -129,11 +146,12 @@ pub async fn message_meta(redis: &Pool, keys: &QueueKeys) -> ApiResult<MessageMe
         Option<String>,
         Option<f64>,
         Option<f64>,
+        Option<String>,
     );
-    let (lottery, drawn, paused, rate, achieved): Meta = redis
+    let (lottery, drawn, paused, rate, achieved, supply): Meta = redis
         .hmget(
             &keys.meta,
-            vec!["lottery", "drawn", "paused", "rate", "achieved"],
+            vec!["lottery", "drawn", "paused", "rate", "achieved", "supply"],
         )
         .await?;
     Ok(MessageMeta {
@@ -142,5 +160,6 @@ pub async fn message_meta(redis: &Pool, keys: &QueueKeys) -> ApiResult<MessageMe
         paused: paused.as_deref() == Some("1"),
         rate,
         achieved,
+        supply: stored_supply(supply.as_deref())?,
     })
 }

@@ -20,7 +20,8 @@ use tokens::store::{Keys, QueueKeys};
 
 pub use self::counters::{Head, MessageMeta, counters, head, message_meta};
 pub use self::replies::{
-    AdmissionRecord, FanReply, LeaveOutcome, OutReason, Place, QueueCounters, TickCode, TickOutcome,
+    AdmissionRecord, FanReply, LeaveOutcome, OutReason, Place, QueueCounters, Supply, TickCode,
+    TickOutcome,
 };
 use crate::{error::ApiResult, redis::run_script};
 
@@ -45,6 +46,9 @@ pub struct QueueMessage {
     /// Fans let in per second lately (absent from instances that predate it).
     #[serde(default)]
     pub achieved: Option<f64>,
+    /// Whether seats are left to sell (absent from instances that predate it: on sale).
+    #[serde(default)]
+    pub supply: Supply,
 }
 
 /// Joins `fan` (idempotent: the same fan gets the same place) and reports where they stand.
@@ -219,6 +223,13 @@ pub async fn set(redis: &Pool, keys: &QueueKeys, setting: Setting) -> ApiResult<
         Setting::Capacity(capacity) => ("capacity", capacity.to_string()),
     };
     let _: i64 = redis.hset(&keys.meta, (field, value)).await?;
+    Ok(())
+}
+
+/// Stores whether the event has seats left to sell (the ticker's reading of the inventory),
+/// where the admission script and the queue's replies read it.
+pub async fn set_supply(redis: &Pool, keys: &QueueKeys, supply: Supply) -> ApiResult<()> {
+    let _: i64 = redis.hset(&keys.meta, ("supply", supply.as_str())).await?;
     Ok(())
 }
 

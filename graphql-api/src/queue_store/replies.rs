@@ -67,6 +67,38 @@ impl OutReason {
     }
 }
 
+/// Whether an event has seats to sell, as the ticker last saw its inventory. While none is
+/// free, admitting fans would only send them after seats they cannot have: the ticker admits
+/// nobody, and waiting fans are told why.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Supply {
+    /// Some seat is free (or the ticker has not looked yet).
+    #[default]
+    OnSale,
+    /// Every unsold seat is in a fan's cart (held): some may come back when holds end.
+    AllInCarts,
+    /// Every seat is booked; only a cancellation brings one back.
+    SoldOut,
+}
+
+impl Supply {
+    /// How the supply is stored in the event's queue meta (`supply`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Supply::OnSale => "",
+            Supply::AllInCarts => "carts",
+            Supply::SoldOut => "sold_out",
+        }
+    }
+
+    /// Reads a stored supply; `None` for a spelling no version wrote.
+    pub fn parse(stored: &str) -> Option<Self> {
+        [Supply::OnSale, Supply::AllInCarts, Supply::SoldOut]
+            .into_iter()
+            .find(|supply| supply.as_str() == stored)
+    }
+}
+
 /// An admission as the queue records it: `jti|expiry_ms`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdmissionRecord {
@@ -115,6 +147,8 @@ pub struct QueueCounters {
     pub capacity: Option<i64>,
     /// Fans let in per second lately (smoothed over about ten seconds); `None` before any.
     pub achieved: Option<f64>,
+    /// Whether seats are left to sell, as the ticker last saw.
+    pub supply: Supply,
 }
 
 /// What the join and status scripts answer.
@@ -129,10 +163,10 @@ pub struct FanReply {
 
 impl FanReply {
     /// Reads `{state, score, rank, detail, serving, lottery, drawn, paused, rate, presale, new,
-    /// achieved}`.
+    /// achieved, supply}`.
     pub fn parse(reply: &[String]) -> Result<Self, ApiError> {
         const SCRIPT: &str = "status";
-        if reply.len() != 12 {
+        if reply.len() != 13 {
             return Err(malformed(SCRIPT, reply));
         }
         let detail = reply[3].as_str();
@@ -154,10 +188,12 @@ impl FanReply {
             "" => None,
             _ => Some(field(SCRIPT, reply, 11)?),
         };
+        let supply = Supply::parse(&reply[12]).ok_or_else(|| malformed(SCRIPT, reply))?;
         Ok(Self {
             place,
             counters: QueueCounters {
                 achieved,
+                supply,
                 serving: field(SCRIPT, reply, 4)?,
                 lottery: field(SCRIPT, reply, 5)?,
                 drawn: reply[6] == "1",
@@ -211,6 +247,8 @@ pub enum TickCode {
     #[default]
     Ok,
     Paused,
+    /// No seat is free (all in carts, or sold out): nobody admitted.
+    NoSeats,
     /// Before the opening: nothing moves.
     Presale,
     /// Opened but not drawn: draw the lottery, then tick again.
@@ -234,6 +272,7 @@ impl TickOutcome {
         let code = match reply.first().map(String::as_str) {
             Some("OK") => TickCode::Ok,
             Some("PAUSED") => TickCode::Paused,
+            Some("NO_SEATS") => TickCode::NoSeats,
             Some("PRESALE") => TickCode::Presale,
             Some("NEEDS_DRAW") => TickCode::NeedsDraw,
             _ => return Err(malformed(SCRIPT, reply)),
@@ -275,7 +314,7 @@ mod tests {
     #[test]
     fn a_status_reply_reads_into_a_place_and_counters() {
         let reply = FanReply::parse(&strings(&[
-            "WAITING", "1e+12", "4", "", "7", "3", "1", "0", "", "0", "1", "",
+            "WAITING", "1e+12", "4", "", "7", "3", "1", "0", "", "0", "1", "", "",
         ]));
         let Ok(reply) = reply else {
             panic!("a well-formed reply was refused: {reply:?}");
@@ -291,14 +330,23 @@ mod tests {
         assert_eq!(reply.counters.serving, 7);
         assert!(reply.counters.drawn && !reply.counters.paused && reply.new);
         assert_eq!(reply.counters.rate, None);
+        assert_eq!(reply.counters.supply, Supply::OnSale);
     }
 
     #[test]
     fn an_admitted_reply_carries_its_record_and_an_out_reply_its_reason() {
         let admitted = FanReply::parse(&strings(&[
             "ADMITTED", "5000", "-1", "j1|5000", "1", "0", "1", "0", "2.5", "0", "0", "12.5",
+            "carts",
         ]))
-        .map(|reply| (reply.place, reply.counters.rate, reply.counters.achieved));
+        .map(|reply| {
+            (
+                reply.place,
+                reply.counters.rate,
+                reply.counters.achieved,
+                reply.counters.supply,
+            )
+        });
         assert_eq!(
             admitted.ok(),
             Some((
@@ -307,11 +355,12 @@ mod tests {
                     expires_ms: 5000
                 })),
                 Some(2.5),
-                Some(12.5)
+                Some(12.5),
+                Supply::AllInCarts
             ))
         );
         let out = FanReply::parse(&strings(&[
-            "OUT", "0", "-1", "booked", "1", "0", "1", "0", "", "0", "0", "",
+            "OUT", "0", "-1", "booked", "1", "0", "1", "0", "", "0", "0", "", "sold_out",
         ]))
         .map(|reply| reply.place);
         assert_eq!(out.ok(), Some(Place::Out(Some(OutReason::Booked))));
@@ -321,7 +370,7 @@ mod tests {
     fn replies_that_drifted_from_their_script_are_errors_not_zeros() {
         for reply in [
             strings(&[
-                "WAITING", "x", "4", "", "7", "3", "1", "0", "", "0", "1", "",
+                "WAITING", "x", "4", "", "7", "3", "1", "0", "", "0", "1", "", "",
             ]),
             strings(&[
                 "SOMEWHERE",
@@ -336,19 +385,27 @@ mod tests {
                 "0",
                 "1",
                 "",
+                "",
             ]),
             strings(&[
-                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "fast",
+                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "fast", "",
+            ]),
+            strings(&[
+                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "", "gone",
+            ]),
+            strings(&[
+                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "",
             ]),
             strings(&["WAITING", "1", "4", "", "7"]),
             strings(&[
-                "WAITING", "1", "4", "", "seven", "3", "1", "0", "", "0", "1", "",
+                "WAITING", "1", "4", "", "seven", "3", "1", "0", "", "0", "1", "", "",
             ]),
         ] {
             assert!(FanReply::parse(&reply).is_err(), "{reply:?}");
         }
         assert!(LeaveOutcome::parse(&strings(&["GONE", ""])).is_err());
         assert!(TickOutcome::parse(&strings(&["OK", "1", "0"])).is_err());
+        assert!(TickOutcome::parse(&strings(&["SOLD", "1", "0", "0"])).is_err());
     }
 
     #[test]
@@ -371,6 +428,11 @@ mod tests {
         );
         assert_eq!(outcome.admitted.len(), 2);
         assert_eq!(outcome.admitted[1].number, 12);
+        let idle = TickOutcome::parse(&strings(&["NO_SEATS", "12", "0", "0"]));
+        assert_eq!(
+            idle.map(|outcome| outcome.code).ok(),
+            Some(TickCode::NoSeats)
+        );
     }
 
     #[test]

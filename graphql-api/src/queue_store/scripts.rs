@@ -57,12 +57,12 @@ local kw, kp, ka, kt, km, ko = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS
 
 /// One admission tick: end run-out admissions, refill the shared token bucket, then take
 /// fans from the head while the rate and the cap allow, skipping (and marking) fans with no
-/// recent sign of life. Atomic, so two tickers can never exceed the cap between them. It also
+/// recent sign of life; nobody while paused or while no seat is free (`supply`). Atomic, so two tickers can never exceed the cap between them. It also
 /// smooths the admissions per second actually achieved into `achieved` (an exponential
 /// average over about ten seconds, whatever the spacing of ticks): the ETA fans see uses it.
 /// KEYS: wait adm tok alive meta out.
 /// ARGV: opens_ms default_rate default_capacity ttl_ms abandon_ms admission_prefix scan_limit jti...
-/// Returns {code (OK|PAUSED|PRESALE|NEEDS_DRAW), serving, expired, skipped, "fan|jti|exp|number"...}.
+/// Returns {code (OK|PAUSED|NO_SEATS|PRESALE|NEEDS_DRAW), serving, expired, skipped, "fan|jti|exp|number"...}.
 pub static ADMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(format!(
         "{NOW_MS}{}",
@@ -74,7 +74,7 @@ for _, fan in ipairs(gone) do
   redis.call('HSET', KEYS[6], fan, 'expired')
 end
 if #gone > 0 then redis.call('HINCRBY', KEYS[5], 'expired', #gone) end
-local m = redis.call('HMGET', KEYS[5], 'drawn', 'paused', 'rate', 'capacity', 'bucket', 'bucket_at', 'serving', 'lottery', 'achieved')
+local m = redis.call('HMGET', KEYS[5], 'drawn', 'paused', 'rate', 'capacity', 'bucket', 'bucket_at', 'serving', 'lottery', 'achieved', 'supply')
 local serving = m[7] or '0'
 if m[1] ~= '1' then
   if now < tonumber(ARGV[1]) then return {'PRESALE', serving, #gone, 0} end
@@ -83,6 +83,10 @@ end
 if m[2] == '1' then
   redis.call('HSET', KEYS[5], 'bucket_at', now)
   return {'PAUSED', serving, #gone, 0}
+end
+if m[10] and m[10] ~= '' then
+  redis.call('HSET', KEYS[5], 'bucket_at', now)
+  return {'NO_SEATS', serving, #gone, 0}
 end
 local rate = tonumber(m[3] or ARGV[2])
 local capacity = tonumber(m[4] or ARGV[3])

@@ -7,6 +7,8 @@ use std::time::Duration;
 pub struct TestRedisServer {
     pub ports: Vec<u16>,
     children: Vec<std::process::Child>,
+    /// Each node's extra arguments, to start it again on its port.
+    extras: Vec<Vec<String>>,
     dir: std::path::PathBuf,
 }
 
@@ -63,6 +65,7 @@ impl TestRedisServer {
         Self {
             ports: Vec::new(),
             children: Vec::new(),
+            extras: Vec::new(),
             dir,
         }
     }
@@ -72,7 +75,15 @@ impl TestRedisServer {
     }
 
     fn spawn_node_on(&mut self, port: u16, extra: &[&str]) {
-        let child = std::process::Command::new("redis-server")
+        let child = self.start(port, extra);
+        self.ports.push(port);
+        self.children.push(child);
+        self.extras
+            .push(extra.iter().map(|arg| (*arg).to_owned()).collect());
+    }
+
+    fn start(&self, port: u16, extra: &[&str]) -> std::process::Child {
+        std::process::Command::new("redis-server")
             .args([
                 "--port",
                 &port.to_string(),
@@ -90,15 +101,21 @@ impl TestRedisServer {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("starting redis-server");
-        self.ports.push(port);
-        self.children.push(child);
+            .expect("starting redis-server")
     }
 
-    async fn wait_ready(&self, command: &[&str], expect: &str) {
-        for port in &self.ports {
+    async fn wait_ready(&mut self, command: &[&str], expect: &str) {
+        for node in 0..self.ports.len() {
+            let port = self.ports[node];
             let deadline = std::time::Instant::now() + Duration::from_secs(20);
             loop {
+                // A server that exited found its port taken (a port picked free, or the one a
+                // stopped server had, can be grabbed by another test's socket meanwhile):
+                // start it again until the port is free.
+                if matches!(self.children[node].try_wait(), Ok(Some(_))) {
+                    let extra: Vec<&str> = self.extras[node].iter().map(String::as_str).collect();
+                    self.children[node] = self.start(port, &extra);
+                }
                 let output = std::process::Command::new("redis-cli")
                     .args(["-p", &port.to_string()])
                     .args(command)

@@ -83,9 +83,25 @@ pub async fn join_until_admitted(
     Ok(None)
 }
 
+/// The outcome of a waiting fan told the event sold out: like most fans, they leave the line.
+pub const TOLD_SOLD_OUT: &str = "told_sold_out";
+
+/// True when a waiting fan's status says every seat is booked.
+pub fn told_sold_out(status: &Value) -> bool {
+    status["supply"] == "SOLD_OUT"
+}
+
 impl Fan<'_> {
     /// Joins the queue and waits for the turn. `None` when the fan's visit ended instead.
     pub async fn join_and_wait(&mut self, subscribe: bool) -> Option<Admission> {
+        let admission = self.join_and_wait_for_turn(subscribe).await;
+        if self.record.outcome == TOLD_SOLD_OUT {
+            self.leave().await;
+        }
+        admission
+    }
+
+    async fn join_and_wait_for_turn(&mut self, subscribe: bool) -> Option<Admission> {
         let event = self.env.event.id.to_string();
         let joined = self.join(&event).await?;
         let waited_from = Instant::now();
@@ -149,6 +165,10 @@ impl Fan<'_> {
         let max_wait = Duration::from_secs_f64(self.env.wait.max_wait.max(1.0));
         while status["state"] != "ADMITTED" {
             match status["state"].as_str() {
+                Some("WAITING") if told_sold_out(&status) => {
+                    self.end(TOLD_SOLD_OUT);
+                    return None;
+                }
                 Some("WAITING" | "PRESALE") | None => {}
                 Some(other) => {
                     let outcome = other.to_ascii_lowercase();

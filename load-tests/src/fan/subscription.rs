@@ -119,6 +119,10 @@ impl Fan<'_> {
         }
         match status["state"].as_str() {
             Some("ADMITTED") => ControlFlow::Break(Ok(Some(status))),
+            Some("WAITING") if super::queue::told_sold_out(&status) => {
+                self.end(super::queue::TOLD_SOLD_OUT);
+                ControlFlow::Break(Ok(None))
+            }
             Some("WAITING" | "PRESALE") | None => ControlFlow::Continue(()),
             Some(other) => {
                 let outcome = other.to_ascii_lowercase();
