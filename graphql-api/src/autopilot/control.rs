@@ -207,9 +207,12 @@ pub fn decide(
             health.p99_ms, tuning.target_p99_ms
         ));
     }
-    let rate_binds = observed
-        .achieved_rate
-        .is_none_or(|achieved| achieved >= current.rate * CAP_IN_USE);
+    // Before any admission the rate counts as binding when the path is judged healthy; a quiet
+    // path needs the evidence (else a sale not yet open would creep to its highest rate).
+    let rate_binds = match observed.achieved_rate {
+        None => !quiet,
+        Some(achieved) => achieved >= current.rate * CAP_IN_USE,
+    };
     let cap_binds = observed.admitted as f64 >= f64::from(current.capacity) * CAP_IN_USE;
     let next = situation.bounds.clamp(Limits {
         rate: if rate_binds {

@@ -270,6 +270,26 @@ fn a_sale_path_quiet_for_three_intervals_with_the_cap_full_raises() {
 }
 
 #[test]
+fn a_quiet_sale_path_before_any_admission_does_not_creep_up() {
+    let mut now = situation(20.0, 200);
+    now.changed_ms = Some(NOW - 60_000);
+    let silent = Health {
+        operations: 0,
+        p99_ms: 0,
+        ..healthy()
+    };
+    let not_open_yet = Observed {
+        admitted: 0,
+        achieved_rate: None,
+        supply: Supply::OnSale,
+    };
+
+    let decision = decide(&now, Some(&silent), &not_open_yet, &tuning(), NOW);
+
+    assert!(!decision.changed, "{decision:?}");
+}
+
+#[test]
 fn a_quiet_sale_path_still_cuts_on_busy_answers() {
     let mut now = situation(20.0, 200);
     now.changed_ms = Some(NOW - 9_000);
