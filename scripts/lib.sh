@@ -86,11 +86,23 @@ as_postgres() {
 
 redis_up() { have redis-cli && [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
 
+# The queue and every admission live only in Redis, so the project's Redis keeps an
+# append-only file synced every second: killed and started again, it comes back with every
+# place in line and every admission, losing at most the last second of writes (a fan whose
+# join was lost finds themselves out of line and joins again). A Redis that was already
+# running is used as it is; without persistence a restart of it loses the queue, so we say so.
 ensure_redis() {
-    if redis_up; then log "Redis answers on 127.0.0.1:$REDIS_PORT"; return 0; fi
+    if redis_up; then
+        log "Redis answers on 127.0.0.1:$REDIS_PORT"
+        if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" config get appendonly 2>/dev/null | tail -1)" != "yes" ]; then
+            warn "that Redis keeps no append-only file: a restart of it loses the queue (redis-cli config set appendonly yes turns it on)"
+        fi
+        return 0
+    fi
     apt_install redis-server redis-tools
-    log "starting Redis on 127.0.0.1:$REDIS_PORT (no persistence)"
-    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    log "starting Redis on 127.0.0.1:$REDIS_PORT (append-only file, synced every second)"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" \
+        --appendonly yes --appendfsync everysec \
         --dir "$LOCAL/run" --logfile "$LOCAL/logs/redis.log" --pidfile "$LOCAL/run/redis.pid"
     for _ in $(seq 1 30); do redis_up && return 0; sleep 0.2; done
     warn "Redis did not start; see $LOCAL/logs/redis.log"; return 1

@@ -224,8 +224,30 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// How long a fan is asked to wait while Redis cannot be reached (it reconnects by itself,
+/// within about two seconds of coming back).
+const REDIS_AWAY_RETRY_MS: u64 = 1_000;
+
 impl From<fred::error::Error> for ApiError {
     fn from(error: fred::error::Error) -> Self {
+        use fred::error::ErrorKind;
+        // Redis away (restarting, failing over, unreachable) is a moment to wait out, with a
+        // code the client retries on; anything else is a bug or a broken reply.
+        if matches!(
+            error.kind(),
+            ErrorKind::IO
+                | ErrorKind::Canceled
+                | ErrorKind::Timeout
+                | ErrorKind::Backpressure
+                | ErrorKind::Cluster
+                | ErrorKind::Routing
+        ) {
+            // Not a warning per request: an outage would flood the log; `/readyz` tells.
+            tracing::debug!(%error, "Redis unreachable: answering BUSY");
+            return ApiError::Busy {
+                retry_after_ms: REDIS_AWAY_RETRY_MS,
+            };
+        }
         ApiError::Internal(std::sync::Arc::new(
             anyhow::Error::new(error).context("talking to Redis"),
         ))

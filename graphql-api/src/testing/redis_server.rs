@@ -21,6 +21,33 @@ impl TestRedisServer {
         server
     }
 
+    /// One standalone server that keeps its data as the project's scripts run Redis: an
+    /// append-only file synced every second, so it survives being killed.
+    pub async fn standalone_persistent() -> Self {
+        let mut server = Self::empty();
+        server.spawn_node(&["--appendonly", "yes", "--appendfsync", "everysec"]);
+        server.wait_ready(&["PING"], "PONG").await;
+        server
+    }
+
+    /// Kills every node at once (SIGKILL: no shutdown, no last save), as a crash would.
+    pub fn kill(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts every node again on its port and directory (a persistent one reloads its
+    /// append-only file) and waits until each answers.
+    pub async fn restart(&mut self) {
+        for node in 0..self.ports.len() {
+            let extra: Vec<&str> = self.extras[node].iter().map(String::as_str).collect();
+            self.children[node] = self.start(self.ports[node], &extra);
+        }
+        self.wait_ready(&["PING"], "PONG").await;
+    }
+
     /// One standalone server on a given port (to bring Redis back where it was).
     pub async fn standalone_on(port: u16) -> Self {
         let mut server = Self::empty();

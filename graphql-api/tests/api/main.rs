@@ -23,6 +23,7 @@ mod queue_admission;
 mod queue_cluster;
 mod queue_controls;
 mod queue_live;
+mod queue_restart;
 mod queue_supply;
 mod queue_support;
 mod routes;
