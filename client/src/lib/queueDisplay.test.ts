@@ -75,6 +75,12 @@ describe('position and ETA display', () => {
     }
   });
 
+  it('tells a fan whose place was lost, rather than greeting them as new', () => {
+    expect(queueHeadline({ state: 'NOT_IN_QUEUE', lost: true }).title).toBe('We lost your place');
+    expect(queueHeadline({ state: 'NOT_IN_QUEUE', lost: true }).detail).toContain('join again');
+    expect(queueHeadline({ state: 'NOT_IN_QUEUE' }).title).toBe('You are not in line yet');
+  });
+
   it('formats short durations', () => {
     expect(formatDurationShort(12_000)).toBe('12 s');
     expect(formatDurationShort(250_000)).toBe('4 min 10 s');

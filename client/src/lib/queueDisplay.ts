@@ -69,7 +69,17 @@ export interface QueueHeadline {
 
 /** The main sentence of the waiting room for each state. */
 export function queueHeadline(
-  s: { state: QueueState; position?: number | null; exact?: boolean; paused?: boolean; supply?: SeatSupply; presaleFans?: number; saleOpensAt?: string },
+  s: {
+    state: QueueState;
+    position?: number | null;
+    exact?: boolean;
+    paused?: boolean;
+    supply?: SeatSupply;
+    presaleFans?: number;
+    saleOpensAt?: string;
+    /** The fan was in line on this page and is not any more, without leaving or a turn. */
+    lost?: boolean;
+  },
   now = Date.now(),
 ): QueueHeadline {
   switch (s.state) {
@@ -119,6 +129,13 @@ export function queueHeadline(
       return { title: 'The sale is over', detail: 'This event is sold out or the sale has closed.' };
     case 'NOT_IN_QUEUE':
     default:
+      if (s.lost) {
+        return {
+          title: 'We lost your place',
+          detail:
+            'A fault on our side lost your place in line (only a join in the second before a server restart can be lost). We are sorry: join again to take a new place.',
+        };
+      }
       return { title: 'You are not in line yet', detail: 'Join the line to get your place.' };
   }
 }

@@ -34,6 +34,9 @@ function useQueue(eventId: string | null, slug: string) {
   const [attempt, setAttempt] = useState(0);
   const [stuck, setStuck] = useState<string | null>(null);
   const admitted = useRef(false);
+  // In line on this page: a later NOT_IN_QUEUE (not left, no turn) means the place was lost.
+  const inLine = useRef(false);
+  const [lost, setLost] = useState(false);
 
   // The seat layout is public and never changes: fetch it while the fan waits, so that when
   // their turn comes (with everyone else's) the seat map needs only the states.
@@ -43,6 +46,15 @@ function useQueue(eventId: string | null, slug: string) {
 
   const accept = useCallback(
     (q: Q) => {
+      if (q.state === 'WAITING' || q.state === 'PRESALE') {
+        inLine.current = true;
+        setLost(false);
+      } else if (q.state === 'NOT_IN_QUEUE' && inLine.current) {
+        inLine.current = false;
+        setLost(true);
+      } else {
+        inLine.current = false;
+      }
       setStatus(q);
       setUpdatedAt(Date.now());
       setError(null);
@@ -172,7 +184,7 @@ function useQueue(eventId: string | null, slug: string) {
     navigate(`/e/${slug}/seats`, { replace: true });
   }, [eventId, status, slug]);
 
-  return { status, liveStatus, error, needsJoin, updatedAt, join, retry, stuck, unstick };
+  return { status, liveStatus, error, needsJoin, lost, updatedAt, join, retry, stuck, unstick };
 }
 
 export function WaitingRoom({ slug }: { slug: string }) {
@@ -182,7 +194,7 @@ export function WaitingRoom({ slug }: { slug: string }) {
   useEffect(() => {
     if (!session) navigate(signInHref(), { replace: true });
   }, [session]);
-  const { status, liveStatus, error, needsJoin, updatedAt, join, retry, stuck, unstick } = useQueue(session && event ? event.id : null, slug);
+  const { status, liveStatus, error, needsJoin, lost, updatedAt, join, retry, stuck, unstick } = useQueue(session && event ? event.id : null, slug);
   const now = useNow(1000);
   const [leaving, setLeaving] = useState(false);
   const ended = useLocation().search.get('ended');
@@ -203,7 +215,7 @@ export function WaitingRoom({ slug }: { slug: string }) {
   const progress = queueProgress(start, status?.position ?? null, progressRef.current);
   progressRef.current = progress;
 
-  const headline = status ? queueHeadline(status, now) : null;
+  const headline = status ? queueHeadline({ ...status, lost }, now) : null;
 
   // For screen readers: the place in line, at most every 30 s (at once when the state changes).
   const [spoken, setSpoken] = useState('');

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use fred::prelude::SortedSetsInterface as _;
 use graphql_api::{
     auth::Identity,
     queue::{self, QueueState, QueueStatus},
@@ -166,5 +167,52 @@ async fn redis_killed_and_restarted_keeps_every_place_and_admission_and_the_line
     assert!(
         heard.is_some(),
         "the live position opened before the crash carries on to the admission"
+    );
+}
+
+#[tokio::test]
+async fn a_fan_whose_join_was_lost_is_told_they_are_out_of_line_and_joins_again_at_the_back() {
+    let app = TestApp::spawn().await;
+    let state = &app.instance.state;
+    let event = event(state, app.seed_event(100).await).await;
+    let (first, lost, later) = (fan(), fan(), fan());
+    for identity in [&first, &lost, &later] {
+        queue::join(state, &event, identity).await.expect("join");
+    }
+    // A killed Redis process loses nothing it answered (it writes its append-only file before
+    // replying); a machine that dies loses up to the last second. What such a loss leaves:
+    // the fan is simply not in Redis any more.
+    let keys = state.keys().queue(event.id);
+    let _: i64 = state
+        .redis()
+        .zrem(&keys.wait, lost.fan_key())
+        .await
+        .expect("zrem");
+    let _: i64 = state
+        .redis()
+        .zrem(&keys.alive, lost.fan_key())
+        .await
+        .expect("zrem");
+    let token = app.access_token(lost.user_id, "FAN");
+
+    let told = app
+        .public_as(&token, STATUS, json!({ "e": event.id.to_string() }))
+        .await;
+    let again = app
+        .public_as(
+            &token,
+            "mutation($e: ID!) { joinQueue(eventId: $e) { state position } }",
+            json!({ "e": event.id.to_string() }),
+        )
+        .await;
+
+    assert_eq!(
+        told["data"]["queueStatus"]["state"], "NOT_IN_QUEUE",
+        "told plainly, not an error: {told}"
+    );
+    assert_eq!(again["data"]["joinQueue"]["state"], "WAITING", "{again}");
+    assert_eq!(
+        again["data"]["joinQueue"]["position"], 3,
+        "a new place, behind the fans still in line"
     );
 }
