@@ -31,17 +31,53 @@ const DEADLOCK_DETECTED: &str = "40P01";
 /// deadlock by failing this transaction.
 pub fn is_deadlock(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        let sqlx = match cause.downcast_ref::<sea_orm::DbErr>() {
-            Some(
-                sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(sqlx))
-                | sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(sqlx)),
-            ) => Some(sqlx.as_ref()),
-            _ => cause.downcast_ref::<sea_orm::sqlx::Error>(),
-        };
-        sqlx.and_then(sea_orm::sqlx::Error::as_database_error)
+        sqlx_of(cause)
+            .and_then(sea_orm::sqlx::Error::as_database_error)
             .and_then(|database| database.code())
             .is_some_and(|code| code == DEADLOCK_DETECTED)
     })
+}
+
+/// The sqlx error inside a sea-orm or sqlx error, if any.
+fn sqlx_of<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a sea_orm::sqlx::Error> {
+    match cause.downcast_ref::<sea_orm::DbErr>() {
+        Some(
+            sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(sqlx))
+            | sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(sqlx))
+            | sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(sqlx)),
+        ) => Some(sqlx.as_ref()),
+        _ => cause.downcast_ref::<sea_orm::sqlx::Error>(),
+    }
+}
+
+/// Whether Postgres could not be reached, anywhere in `error`'s chain of causes: the pool had
+/// no connection in time or was closed, a connection broke (a restart, a failover, the network),
+/// or the server said it is shutting down or starting up (SQLSTATE classes `57P` and `08`).
+/// A moment to wait out: every sale mutation carries an idempotency key, so a retry after a
+/// connection that broke around a `COMMIT` answers as a replay, never twice.
+pub fn is_unavailable(error: &anyhow::Error) -> bool {
+    is_pool_timeout(error)
+        || error.chain().any(|cause| {
+            if matches!(
+                cause.downcast_ref::<sea_orm::DbErr>(),
+                Some(sea_orm::DbErr::ConnectionAcquire(_))
+            ) {
+                return true;
+            }
+            match sqlx_of(cause) {
+                Some(
+                    sea_orm::sqlx::Error::Io(_)
+                    | sea_orm::sqlx::Error::PoolClosed
+                    | sea_orm::sqlx::Error::PoolTimedOut
+                    | sea_orm::sqlx::Error::WorkerCrashed,
+                ) => true,
+                Some(other) => other
+                    .as_database_error()
+                    .and_then(|database| database.code())
+                    .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+                None => false,
+            }
+        })
 }
 
 /// Whether the pool found no connection in time, anywhere in `error`'s chain of causes.

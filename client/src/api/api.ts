@@ -25,7 +25,8 @@ interface CallOptions {
 }
 
 /**
- * Sends `fn` with its retries. BUSY (nothing was changed) is always retried by
+ * Sends `fn` with its retries. BUSY (safe to resend: nothing changed, or a request that did
+ * land answers again as a replay of its key) is always retried by
  * `retryWhileBusy`, with the same variables and so the same idempotency key, for every
  * operation; the other transient failures only when the caller asks for `retries`.
  */

@@ -114,7 +114,7 @@ error_codes! {
     NotInQueue = "NOT_IN_QUEUE", 404, "the fan is neither in line nor admitted";
     TooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS", 429, "the WebSocket already holds `WS_MAX_SUBSCRIPTIONS` subscriptions";
     RateLimited = shared RATE_LIMITED;
-    Busy = "BUSY", 503, "this instance is at its bound of concurrent database work; nothing was changed; retry after `extensions.retryAfterMs` (HTTP answers also carry `Retry-After`) with the same idempotency key";
+    Busy = "BUSY", 503, "this instance is at its bound of concurrent database work, or Postgres or Redis cannot be reached for a moment (a restart, a failover); retry after `extensions.retryAfterMs` (HTTP answers also carry `Retry-After`) with the same idempotency key, which answers a request that did land as a replay";
     SeatTaken = "SEAT_TAKEN", 409, "some asked-for seats are not free; `extensions.seatIds` names them; nothing was held";
     HoldLimitExceeded = "HOLD_LIMIT_EXCEEDED", 400, "more seats than the fan's cap (held plus already bought)";
     ActiveHoldExists = "ACTIVE_HOLD_EXISTS", 409, "the fan already holds seats in this event (`extensions.holdId`): book or release them";

@@ -47,9 +47,11 @@ pub enum ApiError {
     },
     #[error("Too many operations on this connection; try again in {retry_after_ms} ms.")]
     RateLimited { retry_after_ms: u64 },
-    /// This instance is at its bound of concurrent database work of one kind: answered at
-    /// once instead of queueing until the pool times out. Nothing was changed.
-    #[error("The sale is busy; nothing was changed. Try again in {retry_after_ms} ms.")]
+    /// This instance is at its bound of concurrent database work of one kind (answered at
+    /// once instead of queueing until the pool times out: nothing was changed), or Postgres or
+    /// Redis cannot be reached for a moment (a retry with the same key answers a request that
+    /// landed as a replay).
+    #[error("The sale is busy. Try again in {retry_after_ms} ms with the same idempotency key.")]
     Busy { retry_after_ms: u64 },
     #[error("Sign in first: send `Authorization: Bearer <accessToken>`.")]
     Unauthenticated,
@@ -204,17 +206,19 @@ impl ApiError {
     }
 }
 
-/// How long a fan is asked to wait when the Postgres pool had no connection for them in time.
+/// How long a fan is asked to wait when the Postgres pool had no connection for them in time,
+/// or Postgres could not be reached (the pool reconnects by itself).
 const POOL_BUSY_RETRY_MS: u64 = 1_000;
 
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
-        // The statement was never sent, so nothing changed: an overload, answered as `BUSY`
-        // like the shed gate's, never as `INTERNAL_ERROR`.
-        if crate::db::is_pool_timeout(&error) {
+        // An overload (the statement was never sent) or Postgres away (restarting, failing
+        // over): answered as `BUSY` like the shed gate's, never as `INTERNAL_ERROR`. A
+        // connection that broke around a commit is why clients retry with the same key.
+        if crate::db::is_unavailable(&error) {
             tracing::warn!(
                 error = format!("{error:#}"),
-                "no database connection in time; answered BUSY"
+                "Postgres busy or unreachable; answered BUSY"
             );
             return ApiError::Busy {
                 retry_after_ms: POOL_BUSY_RETRY_MS,

@@ -7,6 +7,10 @@
 //! Bare liveness pings (a lone protocol `Sync`, answered by `ReadyForQuery`) are counted
 //! apart: sqlx sends one each time a connection goes back to its pool, after the caller has
 //! its answer, and Postgres neither parses nor plans anything for it.
+//!
+//! The relay can also cut Postgres off ([`RoundTrips::cut`]): every connection through it
+//! closes and new ones are closed at once, which is a Postgres restart as the API sees it,
+//! until [`RoundTrips::restore`].
 
 use std::{
     net::SocketAddr,
@@ -26,6 +30,8 @@ pub struct RoundTrips {
     pub address: SocketAddr,
     count: Arc<AtomicU64>,
     pings: Arc<AtomicU64>,
+    /// True while Postgres is cut off.
+    down: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -39,12 +45,21 @@ impl RoundTrips {
         let count = Arc::new(AtomicU64::new(0));
         let pings = Arc::new(AtomicU64::new(0));
         let counters = (count.clone(), pings.clone());
+        let (down, _) = tokio::sync::watch::channel(false);
+        let watch = down.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let counters = counters.clone();
+                let mut down = watch.subscribe();
                 tokio::spawn(async move {
+                    if *down.borrow() {
+                        return;
+                    }
                     if let Ok(server) = TcpStream::connect(upstream).await {
-                        relay(client, server, counters).await;
+                        tokio::select! {
+                            () = relay(client, server, counters) => {}
+                            _ = down.wait_for(|down| *down) => {}
+                        }
                     }
                 });
             }
@@ -53,6 +68,7 @@ impl RoundTrips {
             address,
             count,
             pings,
+            down,
             task,
         }
     }
@@ -80,6 +96,16 @@ impl RoundTrips {
     /// Round trips so far that carried a query (or a `BEGIN`/`COMMIT`), over every connection.
     pub fn count(&self) -> u64 {
         self.count.load(Ordering::SeqCst)
+    }
+
+    /// Cuts Postgres off: every open connection closes, new ones close at once.
+    pub fn cut(&self) {
+        self.down.send_replace(true);
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.down.send_replace(false);
     }
 
     /// Bare liveness pings so far (a pool testing a connection).

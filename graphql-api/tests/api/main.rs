@@ -31,6 +31,7 @@ mod sale;
 mod sale_invariants;
 mod sale_lifecycle;
 mod sale_live;
+mod sale_outage;
 mod sale_payments;
 mod sale_round_trips;
 mod sale_support;
