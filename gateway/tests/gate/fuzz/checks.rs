@@ -290,3 +290,9 @@ pub(super) fn failure_report(
         tail.join("\n")
     )
 }
+
+/// A typed, retryable `BUSY` (503): the machine was loaded, which says nothing about how the
+/// input was handled; the case counts in the statuses like any other answer.
+pub(super) fn busy(status: u16, body: &str) -> bool {
+    status == 503 && body.contains("\"BUSY\"")
+}

@@ -2,7 +2,8 @@
 //! variables, headers and tokens, over HTTP and WebSocket, against the real API (a
 //! [`TestApp`] in this process) behind the real gateway binary.
 //!
-//! Every answer must come within 5 s, never with a 5xx status nor `INTERNAL_ERROR` in it;
+//! Every answer must come within 15 s, never with a 5xx status (but a typed `BUSY`) nor
+//! `INTERNAL_ERROR` in it;
 //! afterwards the API and the gateway answer `/healthz` and the sale's invariants hold in
 //! Postgres. Inputs come from proptest strategies: documents built from the two schemas' own
 //! fields, arguments, enums and input objects (read from their SDL), with aliases (many of the
@@ -65,8 +66,9 @@ use self::{
 };
 use crate::support::{Gateway, GatewayOptions};
 
-/// Every answer must come within this.
-const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+/// Every answer must come within this: a hang detector, not a speed limit (under the whole
+/// suite on two cores a slow case took over 5 s once).
+const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 /// Cases when `FUZZ_CASES` is not set: the CI budget.
 const CI_CASES: u64 = 300;
 /// How long a subscription may stay silent once the server answered the ping after it.

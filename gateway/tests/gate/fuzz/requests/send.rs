@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use super::{Cred, HttpCase};
 use crate::fuzz::{
     ANSWER_WITHIN, Kind, World, bump,
-    checks::{Sent, show},
+    checks::{Sent, busy, show},
 };
 
 impl World {
@@ -107,7 +107,7 @@ impl World {
                 "fuzz: case {number} {kind:?} > {request}\nfuzz: case {number} {kind:?} {status} {answer}"
             );
         }
-        if status.is_server_error() {
+        if status.is_server_error() && !busy(status.as_u16(), &text) {
             return Err((sent, format!("status {status}: {text}")));
         }
         if let Err(failure) = self.judge_text(&text) {

@@ -12,7 +12,9 @@ use tokio_tungstenite::{
 
 use super::Socket;
 use crate::fuzz::{
-    ANSWER_WITHIN, TOKEN_REFRESH, World, bump, checks::show, requests::percent_encode,
+    ANSWER_WITHIN, TOKEN_REFRESH, World, bump,
+    checks::{busy, show},
+    requests::percent_encode,
 };
 
 impl World {
@@ -43,13 +45,17 @@ impl World {
         }
         self.stats.sockets += 1;
         match tokio::time::timeout(ANSWER_WITHIN, connect_async(request)).await {
-            Err(_) => Err("the upgrade had no answer within 5 s".to_owned()),
+            Err(_) => Err(format!(
+                "the upgrade had no answer within {ANSWER_WITHIN:?}"
+            )),
             Ok(Ok((socket, _))) => Ok(Some(socket)),
             Ok(Err(tungstenite::Error::Http(response))) => {
                 let status = response.status();
                 bump(&mut self.stats.statuses, format!("ws {}", status.as_u16()));
                 let body = response.body().clone().unwrap_or_default();
-                if status.is_server_error() {
+                if status.is_server_error()
+                    && !busy(status.as_u16(), &String::from_utf8_lossy(&body))
+                {
                     return Err(format!("upgrade refused with {status}: {}", show(&body)));
                 }
                 self.judge_text(&String::from_utf8_lossy(&body))?;

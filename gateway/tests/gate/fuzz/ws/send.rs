@@ -237,7 +237,7 @@ impl World {
                 Err(_) if pong_at.is_some() && subscription => return Ok(true),
                 Err(_) => {
                     let missing = if pong_at.is_none() { "pong" } else { "answer" };
-                    return Err(format!("no {missing} within 5 s"));
+                    return Err(format!("no {missing} within {ANSWER_WITHIN:?}"));
                 }
                 Ok(None) => {
                     self.dropped("ws end without close".to_owned()).await?;
