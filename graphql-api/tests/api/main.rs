@@ -28,6 +28,7 @@ mod queue_supply;
 mod queue_support;
 mod routes;
 mod sale;
+mod sale_failover;
 mod sale_invariants;
 mod sale_lifecycle;
 mod sale_live;
