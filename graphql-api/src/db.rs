@@ -56,42 +56,27 @@ fn sqlx_of<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a sea_o
 /// A moment to wait out: every sale mutation carries an idempotency key, so a retry after a
 /// connection that broke around a `COMMIT` answers as a replay, never twice.
 pub fn is_unavailable(error: &anyhow::Error) -> bool {
-    is_pool_timeout(error)
-        || error.chain().any(|cause| {
-            if matches!(
-                cause.downcast_ref::<sea_orm::DbErr>(),
-                Some(sea_orm::DbErr::ConnectionAcquire(_))
-            ) {
-                return true;
-            }
-            match sqlx_of(cause) {
-                Some(
-                    sea_orm::sqlx::Error::Io(_)
-                    | sea_orm::sqlx::Error::PoolClosed
-                    | sea_orm::sqlx::Error::PoolTimedOut
-                    | sea_orm::sqlx::Error::WorkerCrashed,
-                ) => true,
-                Some(other) => other
-                    .as_database_error()
-                    .and_then(|database| database.code())
-                    .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
-                None => false,
-            }
-        })
-}
-
-/// Whether the pool found no connection in time, anywhere in `error`'s chain of causes.
-pub fn is_pool_timeout(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        matches!(
+        // sea-orm's pool errors: timed out, or closed.
+        if matches!(
             cause.downcast_ref::<sea_orm::DbErr>(),
-            Some(sea_orm::DbErr::ConnectionAcquire(
-                sea_orm::error::ConnAcquireErr::Timeout
-            ))
-        ) || matches!(
-            cause.downcast_ref::<sea_orm::sqlx::Error>(),
-            Some(sea_orm::sqlx::Error::PoolTimedOut)
-        )
+            Some(sea_orm::DbErr::ConnectionAcquire(_))
+        ) {
+            return true;
+        }
+        match sqlx_of(cause) {
+            Some(
+                sea_orm::sqlx::Error::Io(_)
+                | sea_orm::sqlx::Error::PoolClosed
+                | sea_orm::sqlx::Error::PoolTimedOut
+                | sea_orm::sqlx::Error::WorkerCrashed,
+            ) => true,
+            Some(other) => other
+                .as_database_error()
+                .and_then(|database| database.code())
+                .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+            None => false,
+        }
     })
 }
 

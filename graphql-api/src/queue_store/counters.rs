@@ -76,13 +76,10 @@ pub async fn counters(redis: &Pool, keys: &QueueKeys) -> ApiResult<QueueCounters
 /// A stored supply (none stored: on sale); a spelling no version wrote is an error, as in
 /// the scripts' replies.
 fn stored_supply(stored: Option<&str>) -> ApiResult<Supply> {
-    match stored {
-        None => Ok(Supply::OnSale),
-        Some(stored) => Supply::parse(stored).ok_or_else(|| {
-            anyhow::anyhow!("the queue's supply is stored as {stored:?}, which it never should")
-                .into()
-        }),
-    }
+    let stored = stored.unwrap_or_default();
+    Supply::parse(stored).ok_or_else(|| {
+        anyhow::anyhow!("the queue's supply is stored as {stored:?}, which it never should").into()
+    })
 }
 
 /// When the fan at the head joined (ms), if they arrived FIFO: from the nearest recorded

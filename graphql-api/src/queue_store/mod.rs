@@ -7,6 +7,7 @@ pub mod autopilot;
 mod counters;
 pub mod replies;
 pub mod scripts;
+mod supply;
 
 use std::time::Duration;
 
@@ -20,9 +21,9 @@ use tokens::store::{Keys, QueueKeys};
 
 pub use self::counters::{Head, MessageMeta, counters, head, message_meta};
 pub use self::replies::{
-    AdmissionRecord, FanReply, LeaveOutcome, OutReason, Place, QueueCounters, Supply, TickCode,
-    TickOutcome,
+    AdmissionRecord, FanReply, LeaveOutcome, OutReason, Place, QueueCounters, TickCode, TickOutcome,
 };
+pub use self::supply::Supply;
 use crate::{error::ApiResult, redis::run_script};
 
 /// One admitted fan, as the ticker publishes it.

@@ -2,7 +2,7 @@
 //! back as lists of strings; each reader names what it expected, so a script and its reader
 //! that drift apart fail loudly instead of reading zeros.
 
-use super::{AdmittedFan, scripts::number_of};
+use super::{AdmittedFan, Supply, scripts::number_of};
 use crate::error::ApiError;
 
 /// A reply that is not what its script promises.
@@ -64,38 +64,6 @@ impl OutReason {
         ]
         .into_iter()
         .find(|reason| reason.as_str() == stored)
-    }
-}
-
-/// Whether an event has seats to sell, as the ticker last saw its inventory. While none is
-/// free, admitting fans would only send them after seats they cannot have: the ticker admits
-/// nobody, and waiting fans are told why.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Supply {
-    /// Some seat is free (or the ticker has not looked yet).
-    #[default]
-    OnSale,
-    /// Every unsold seat is in a fan's cart (held): some may come back when holds end.
-    AllInCarts,
-    /// Every seat is booked; only a cancellation brings one back.
-    SoldOut,
-}
-
-impl Supply {
-    /// How the supply is stored in the event's queue meta (`supply`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Supply::OnSale => "",
-            Supply::AllInCarts => "carts",
-            Supply::SoldOut => "sold_out",
-        }
-    }
-
-    /// Reads a stored supply; `None` for a spelling no version wrote.
-    pub fn parse(stored: &str) -> Option<Self> {
-        [Supply::OnSale, Supply::AllInCarts, Supply::SoldOut]
-            .into_iter()
-            .find(|supply| supply.as_str() == stored)
     }
 }
 

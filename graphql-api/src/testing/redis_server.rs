@@ -42,8 +42,7 @@ impl TestRedisServer {
     /// append-only file) and waits until each answers.
     pub async fn restart(&mut self) {
         for node in 0..self.ports.len() {
-            let extra: Vec<&str> = self.extras[node].iter().map(String::as_str).collect();
-            self.children[node] = self.start(self.ports[node], &extra);
+            self.restart_node(node);
         }
         self.wait_ready(&["PING"], "PONG").await;
     }
@@ -109,6 +108,12 @@ impl TestRedisServer {
             .push(extra.iter().map(|arg| (*arg).to_owned()).collect());
     }
 
+    /// Starts node `node` again on its port, with its arguments.
+    fn restart_node(&mut self, node: usize) {
+        let extra: Vec<&str> = self.extras[node].iter().map(String::as_str).collect();
+        self.children[node] = self.start(self.ports[node], &extra);
+    }
+
     fn start(&self, port: u16, extra: &[&str]) -> std::process::Child {
         std::process::Command::new("redis-server")
             .args([
@@ -140,8 +145,7 @@ impl TestRedisServer {
                 // stopped server had, can be grabbed by another test's socket meanwhile):
                 // start it again until the port is free.
                 if matches!(self.children[node].try_wait(), Ok(Some(_))) {
-                    let extra: Vec<&str> = self.extras[node].iter().map(String::as_str).collect();
-                    self.children[node] = self.start(port, &extra);
+                    self.restart_node(node);
                 }
                 let output = std::process::Command::new("redis-cli")
                     .args(["-p", &port.to_string()])

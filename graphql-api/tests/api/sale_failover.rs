@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{
     sale_support::{admitted, lock, seat_ids, seat_status},
-    ws_client::WsClient,
+    ws_client::{WsClient, sale_ws},
 };
 
 const CHANGES: &str =
@@ -63,10 +63,6 @@ impl View {
         self.sequence = to;
         true
     }
-}
-
-fn sale_ws(address: std::net::SocketAddr, event: i64, token: &str) -> String {
-    format!("ws://{address}/sale/{event}/graphql?access_token={token}")
 }
 
 #[tokio::test]

@@ -13,14 +13,10 @@ use serde_json::json;
 use crate::{
     queue_support::{active, admit_all, event, fan, set_limits},
     sale_support::{admitted, hold_and_book, key, lock, seat_ids, seat_status},
-    ws_client::WsClient,
+    ws_client::{WsClient, sale_ws},
 };
 
 const CHANGES: &str = "subscription { seatAvailability { eventId fromSequence toSequence resync changes { seatId status version } } }";
-
-fn sale_ws(address: std::net::SocketAddr, event: i64, token: &str) -> String {
-    format!("ws://{address}/sale/{event}/graphql?access_token={token}")
-}
 
 #[tokio::test]
 async fn a_hold_made_through_one_instance_reaches_a_subscriber_on_another() {

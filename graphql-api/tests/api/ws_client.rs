@@ -76,3 +76,8 @@ impl WsClient {
         }
     }
 }
+
+/// An event's sale WebSocket on one instance, with the admission token in the query.
+pub fn sale_ws(address: std::net::SocketAddr, event: i64, token: &str) -> String {
+    format!("ws://{address}/sale/{event}/graphql?access_token={token}")
+}
