@@ -21,6 +21,9 @@ const SHARED_VARIABLES: [&str; 5] = [
     "CORS_ALLOWED_ORIGINS",
 ];
 
+/// Longest path a unix socket address holds (`sun_path` is 108 bytes with its final NUL).
+const MAX_UNIX_SOCKET_PATH: usize = 107;
+
 impl Config {
     /// Reads defaults, then `file`, then the environment.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, GatewayError> {
@@ -62,6 +65,14 @@ impl Config {
         }
         if !self.queue_path.starts_with('/') {
             return fail("`queue_path` must be a path starting with `/`");
+        }
+        // Both processes of an upgrade must name the same file whatever their working
+        // directory, and Pingora panics on a path longer than a socket address holds.
+        if !std::path::Path::new(&self.upgrade_sock).is_absolute() {
+            return fail("`upgrade_sock` must be an absolute path");
+        }
+        if self.upgrade_sock.len() > MAX_UNIX_SOCKET_PATH {
+            return fail("`upgrade_sock` must be at most 107 bytes long (a unix socket address)");
         }
         self.metrics_networks()?;
         self.allowed_origins()?;
@@ -279,6 +290,32 @@ mod tests {
             let message = refused.to_string();
             assert!(message.contains("cors_allowed_origins"), "{message}");
             assert!(message.contains("https://app.example/shop"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_upgrade_socket_comes_from_the_environment_and_must_be_an_absolute_short_path() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            assert_eq!(
+                Config::load(None).expect("config").upgrade_sock,
+                "/tmp/ticket-gateway-upgrade.sock"
+            );
+
+            jail.set_env("GATEWAY_UPGRADE_SOCK", "/run/gateway/upgrade.sock");
+            assert_eq!(
+                Config::load(None).expect("config").upgrade_sock,
+                "/run/gateway/upgrade.sock"
+            );
+
+            jail.set_env("GATEWAY_UPGRADE_SOCK", "upgrade.sock");
+            let relative = Config::load(None).expect_err("a relative path").to_string();
+            assert!(relative.contains("upgrade_sock"), "{relative}");
+
+            jail.set_env("GATEWAY_UPGRADE_SOCK", format!("/tmp/{}", "s".repeat(103)));
+            let long = Config::load(None).expect_err("too long").to_string();
+            assert!(long.contains("107 bytes"), "{long}");
             Ok(())
         });
     }

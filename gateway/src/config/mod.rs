@@ -30,6 +30,11 @@ pub struct Cli {
     /// Print the effective configuration (secrets hidden) and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Take over the listening socket of the gateway running with the same `upgrade_sock`
+    /// instead of binding `listen`: wait for it to be sent SIGQUIT (scripts/upgrade-gateway.sh
+    /// does both), then serve while it drains and exits.
+    #[arg(long)]
+    pub upgrade: bool,
 }
 
 /// How logs are written.
@@ -110,10 +115,16 @@ pub struct Config {
     pub health_check_interval_ms: u64,
     /// Connect and read timeout of one health check.
     pub health_check_timeout_ms: u64,
-    /// After SIGTERM: seconds to keep serving before closing (Pingora's grace period).
+    /// Once the listener stops (SIGTERM, or the end of an upgrade's handover): seconds for
+    /// requests in flight to finish; what still runs then is cut (Pingora's grace period).
     pub grace_period_secs: u64,
-    /// After the grace period: seconds for requests in flight to finish.
+    /// After the grace period: the longest wait for Pingora's threads to end. It does not
+    /// extend requests: the runtimes drop their tasks when the grace period ends.
     pub graceful_shutdown_timeout_secs: u64,
+    /// Unix socket (absolute path) over which a gateway started with `--upgrade` receives the
+    /// listening socket of the running one; the two must name the same path, and two
+    /// gateways on one machine need two paths.
+    pub upgrade_sock: String,
     /// One structured log line per request.
     pub access_log: bool,
     /// `human` or `json`; verbosity from `RUST_LOG` (default `info`).
@@ -163,6 +174,7 @@ impl Default for Config {
             health_check_timeout_ms: 500,
             grace_period_secs: 5,
             graceful_shutdown_timeout_secs: 10,
+            upgrade_sock: "/tmp/ticket-gateway-upgrade.sock".into(),
             access_log: true,
             log_format: LogFormat::Human,
             metrics_allow: vec!["127.0.0.0/8".into(), "::1/128".into()],
