@@ -183,6 +183,10 @@ pub enum GatewayError {
         #[source]
         source: Cause,
     },
+    /// `--upgrade` cannot work as asked: there is no gateway to take over from, or nowhere
+    /// to wait for its socket. The message says what to do instead.
+    #[error("upgrade: {0}")]
+    Upgrade(String),
     /// Anything else, with its cause chain.
     #[error(transparent)]
     Other(#[from] anyhow::Error),

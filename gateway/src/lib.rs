@@ -11,6 +11,7 @@
 //! - [`metrics`]: Prometheus counters and histograms for `/metrics`.
 //! - [`proxy`]: the `ProxyHttp` implementation that ties them together.
 //! - [`server`]: the Pingora server, its services and the connection cap.
+//! - [`upgrade`]: handing the listening socket to a new process without a failed request.
 //! - [`telemetry`]: logs and access logs.
 //! - [`error`]: client-visible codes and the crate's error enum.
 
@@ -32,4 +33,5 @@ pub mod routes;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod upgrade;
 pub mod verified;

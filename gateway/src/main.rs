@@ -1,9 +1,11 @@
 //! `gateway`: the Pingora edge proxy in front of the API.
 
 use clap::Parser as _;
-use gateway::config::{Cli, Config};
+use gateway::{
+    config::{Cli, Config},
+    upgrade::{Listener, Signals},
+};
 use mimalloc::MiMalloc;
-use pingora::server::RunArgs;
 
 /// mimalloc with fat LTO cut the proxy's CPU per request most (see BASELINES.md).
 #[global_allocator]
@@ -18,9 +20,9 @@ fn main() -> anyhow::Result<()> {
     }
     let _logs = gateway::telemetry::init(config.log_format);
     // Pingora owns its runtimes, so there is no #[tokio::main] here.
-    let server = gateway::server::build(&config)?;
+    let server = gateway::server::build(&config, Listener::from_upgrade_flag(cli.upgrade))?;
     tracing::info!(listen = %config.listen, upstreams = ?config.upstreams, "gateway listening");
-    server.run(RunArgs::default());
+    server.run(Signals::run_args(&config));
     tracing::info!("gateway stopped");
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Assembly: the Pingora server with its services (the capped proxy listener, upstream
-//! health checks, limiter housekeeping), built from a [`Config`].
+//! health checks, limiter housekeeping, the drain watch), built from a [`Config`].
 
 use std::{sync::Arc, time::Duration};
 
@@ -27,11 +27,19 @@ use crate::{
     metrics::Metrics,
     proxy::{Gateway, Settings},
     store::Store,
+    upgrade::{self, Drain, DrainWatch, Listener},
     verified::VerifiedTokens,
 };
 
-/// Builds the server; [`Server::run`] then serves until SIGTERM (graceful) or SIGINT.
-pub fn build(config: &Config) -> Result<Server, GatewayError> {
+/// Builds the server; [`Server::run`] then serves until SIGTERM (graceful), SIGINT, or
+/// SIGQUIT (hand the listener to a new process; see [`upgrade`]).
+///
+/// With [`Listener::TakeOver`] this blocks until the running gateway sends its listening
+/// socket, and Pingora ends the process (status 1) if none comes within about 6 s.
+pub fn build(config: &Config, listener: Listener) -> Result<Server, GatewayError> {
+    if listener == Listener::TakeOver {
+        upgrade::check_takeover(config)?;
+    }
     let keyring = Keyring::parse(config.admission_token_keys.expose())?;
     if config.admission_token_keys.expose() == tokens::DEV_ADMISSION_KEYS {
         tracing::warn!("ADMISSION_TOKEN_KEYS is not set: using the development keys");
@@ -52,12 +60,30 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
         grace_period_seconds: Some(config.grace_period_secs),
         graceful_shutdown_timeout_seconds: Some(config.graceful_shutdown_timeout_secs),
         upstream_keepalive_pool_size: config.upstream_keepalive_pool,
+        upgrade_sock: config.upgrade_sock.clone(),
         ..ServerConf::default()
     };
     // Our own retry policy decides; this is only Pingora's fail-safe ceiling.
     conf.max_retries = config.retries + 2;
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let mut server = Server::new_with_opt_and_conf(listener.pingora_options(), conf);
+    if listener == Listener::TakeOver {
+        // Said before the wait: if nothing comes, Pingora exits the process without a word
+        // this logger is sure to write.
+        tracing::info!(
+            upgrade_sock = %config.upgrade_sock,
+            "taking over the running gateway's listening socket: send it SIGQUIT now; without \
+             an answer within about 6 s this process exits with status 1"
+        );
+    }
     server.bootstrap();
+    if listener == Listener::TakeOver {
+        tracing::info!("received the listening socket of the running gateway");
+    }
+    let drain = Drain::default();
+    server.add_service(background_service(
+        "drain watch",
+        DrainWatch::new(&server, drain.clone()),
+    ));
 
     let health = background_service("upstream health checks", balancer(config)?);
     let balancer = health.task();
@@ -94,6 +120,7 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
             access_log: config.access_log,
             metrics_allow: config.metrics_networks()?,
             allowed_origins: config.allowed_origins()?,
+            drain: drain.clone(),
         },
     );
     let front = Front {
@@ -101,6 +128,7 @@ pub fn build(config: &Config) -> Result<Server, GatewayError> {
         connections: Arc::new(Semaphore::new(config.max_connections)),
         header_timeout_secs: config.header_timeout_secs,
         metrics,
+        drain,
     };
     let mut service = Service::new("gateway".to_owned(), front);
     service.threads = Some(config.threads);
@@ -165,6 +193,7 @@ struct Front {
     connections: Arc<Semaphore>,
     header_timeout_secs: u64,
     metrics: Metrics,
+    drain: Drain,
 }
 
 /// Answer to a connection over the cap, written raw: no HTTP session is set up for it.
@@ -194,6 +223,10 @@ impl ServerApp for Front {
         };
         self.metrics.connections_active.inc();
         let _active = ActiveGuard(&self.metrics);
+        let _late = self
+            .drain
+            .is_draining()
+            .then(|| self.drain.late_connection());
         let mut session = ServerSession::new_http1(stream);
         if *shutdown.borrow() {
             session.set_keepalive(None);
@@ -211,7 +244,10 @@ impl ServerApp for Front {
         None
     }
 
+    /// Runs once the listener stopped accepting: closes the connections idle between
+    /// requests, but only after those accepted during a drain have had their answer.
     async fn cleanup(&self) {
+        self.drain.late_connections_closed().await;
         self.proxy.http_cleanup().await;
     }
 }

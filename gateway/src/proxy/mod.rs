@@ -38,6 +38,7 @@ use crate::{
     metrics::{Metrics, Outcome},
     routes::{self, Route},
     store::Store,
+    upgrade::Drain,
     verified::VerifiedTokens,
 };
 
@@ -62,6 +63,8 @@ pub struct Settings {
     pub metrics_allow: Vec<ipnet::IpNet>,
     /// Browser origins whose pages may call through the gateway.
     pub allowed_origins: AllowedOrigins,
+    /// Set while this process is on its way out: answers then close their connection.
+    pub drain: Drain,
 }
 
 /// The edge gate.
@@ -174,8 +177,13 @@ impl ProxyHttp for Gateway {
     ) -> pingora::Result<bool> {
         ctx.started = Instant::now();
         // A new connection waited `header_timeout_secs` for these headers; from now on the
-        // wait between requests is the idle timeout.
-        session.set_keepalive(Some(self.settings.idle_timeout_secs));
+        // wait between requests is the idle timeout. A process on its way out closes the
+        // connection after this answer instead, so the client's next request opens one to
+        // whichever process holds the listener then (this also overrides Pingora's own
+        // shutdown choice, so both cases are decided here).
+        let keepalive =
+            (!self.settings.drain.is_draining()).then_some(self.settings.idle_timeout_secs);
+        session.set_keepalive(keepalive);
         let io_timeout = if session.is_upgrade_req() {
             self.settings.websocket_idle_timeout
         } else {
