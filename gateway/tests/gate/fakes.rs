@@ -117,6 +117,10 @@ async fn echo(request: Request, seen: Arc<Mutex<Vec<(String, String)>>>) -> Resp
             Err(rejection) => rejection.into_response(),
         };
     }
+    // Read the body before answering, as the API does: hyper closes a connection whose
+    // request body it could not drain right after answering on it, when the gateway may
+    // already have taken it from its pool for the next request (a false upstream failure).
+    let _ = axum::body::to_bytes(request.into_body(), 1 << 20).await;
     Json(json!({ "method": method, "path": path, "headers": headers })).into_response()
 }
 
