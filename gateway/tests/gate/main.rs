@@ -12,4 +12,5 @@ mod limits;
 mod operations;
 mod overload;
 mod support;
+mod upgrade;
 mod websocket;

@@ -3,8 +3,8 @@
 use std::{
     fmt::Write as _,
     net::SocketAddr,
-    path::PathBuf,
-    process::{Child, Command},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus},
     time::{Duration, Instant},
 };
 
@@ -94,8 +94,11 @@ impl Gateway {
             "listen = \"{address}\"\nupstreams = [{}]\n",
             upstreams.join(", ")
         );
-        // Short waits so tests never sit out production timeouts.
+        // Short waits so tests never sit out production timeouts; an upgrade socket of its
+        // own, so gateways of tests running side by side never meet.
+        let upgrade_sock = format!("\"{}\"", dir.join("upgrade.sock").display());
         let defaults = [
+            ("upgrade_sock", upgrade_sock.as_str()),
             ("grace_period_secs", "0"),
             ("graceful_shutdown_timeout_secs", "1"),
             ("health_check_interval_ms", "250"),
@@ -168,22 +171,30 @@ impl Gateway {
         self.child.id()
     }
 
+    /// The configuration file it was started with.
+    pub fn config_file(&self) -> &Path {
+        &self.config_file
+    }
+
     /// Sends SIGTERM and waits for the exit, up to `deadline`; returns how long it took.
     pub async fn terminate(&mut self, deadline: Duration) -> Duration {
         let started = Instant::now();
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .expect("running kill");
-        assert!(sent.success(), "kill -TERM failed");
+        signal(self.pid(), "TERM");
+        let status = self.wait_for_exit(deadline).await;
+        assert!(status.success(), "the gateway exited with {status}");
+        started.elapsed()
+    }
+
+    /// Waits for the process to exit by itself, up to `within`; returns its status.
+    pub async fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
+        let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("waiting for the gateway") {
-                assert!(status.success(), "the gateway exited with {status}");
-                return started.elapsed();
+                return status;
             }
             assert!(
-                started.elapsed() < deadline,
-                "the gateway still runs {deadline:?} after SIGTERM:\n{}",
+                started.elapsed() < within,
+                "the gateway still runs after {within:?}:\n{}",
                 self.logs()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -225,6 +236,15 @@ impl Drop for Gateway {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// Sends `kill -<name>` to `pid`.
+pub fn signal(pid: u32, name: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{name}"), pid.to_string()])
+        .status()
+        .expect("running kill");
+    assert!(sent.success(), "kill -{name} {pid} failed");
 }
 
 /// A Redis client for arranging admissions.
