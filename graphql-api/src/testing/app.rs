@@ -22,7 +22,12 @@ impl TestApp {
 
     /// A fresh world with one instance whose configuration `configure` adjusts.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        let db = TestDb::new().await;
+        Self::spawn_on(TestDb::new().await, configure).await
+    }
+
+    /// A world on a database made by the caller (on a private server, say), with one
+    /// instance whose configuration `configure` adjusts.
+    pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Config)) -> Self {
         let redis = TestRedis::new();
         let mut config = test_config(&db, &redis);
         configure(&mut config);

@@ -22,16 +22,25 @@ pub struct TestDb {
     pub name: String,
     pub url: String,
     pub connection: DatabaseConnection,
+    /// The server's admin database, where the test database is dropped from.
+    admin_url: String,
 }
 
 impl TestDb {
-    /// Clones the migrated template into a new database.
+    /// Clones the migrated template into a new database on the shared server.
     pub async fn new() -> Self {
-        Self::try_new().await.expect("creating a test database")
+        Self::on_server(&admin_database_url()).await
     }
 
-    async fn try_new() -> anyhow::Result<Self> {
-        let admin_url = admin_database_url();
+    /// Clones the migrated template into a new database on the server whose admin database
+    /// `admin_url` names (a private one, say); the template is made there first if missing.
+    pub async fn on_server(admin_url: &str) -> Self {
+        Self::try_new(admin_url.to_owned())
+            .await
+            .expect("creating a test database")
+    }
+
+    async fn try_new(admin_url: String) -> anyhow::Result<Self> {
         let (server, _) = split_database_url(&admin_url)?;
         let template = ensure_template(&admin_url).await?;
         let name = format!("tickets_test_{}", uuid::Uuid::new_v4().simple());
@@ -64,6 +73,7 @@ impl TestDb {
             name,
             url,
             connection,
+            admin_url,
         })
     }
 }
@@ -75,6 +85,7 @@ impl Drop for TestDb {
             return;
         }
         let name = self.name.clone();
+        let admin_url = self.admin_url.clone();
         // Drop runs inside the test's runtime; a thread with its own runtime can block.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -82,7 +93,7 @@ impl Drop for TestDb {
                 .build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
-                    if let Ok(admin) = Database::connect(admin_database_url()).await {
+                    if let Ok(admin) = Database::connect(admin_url).await {
                         let sql = format!(
                             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                             quote_ident(&name)

@@ -9,6 +9,8 @@
 //!   same database and Redis.
 //! - [`TestRedisServer`]: a private `redis-server` or Redis Cluster, for tests that need
 //!   Redis to themselves.
+//! - [`TestPostgresServer`]: a private Postgres cluster, for tests that crash and restart it;
+//!   [`TestDb::on_server`] and [`TestApp::spawn_on`] put a test's world on it.
 //! - [`RoundTrips`]: a relay in front of Postgres counting round trips (the sale path's cost).
 //! - [`first_error_code`], [`scalar`], [`assert_invariants`]: reading what a test did.
 //!
@@ -21,6 +23,7 @@ mod credentials;
 mod database;
 mod inspect;
 mod instance;
+mod postgres_server;
 mod redis_namespace;
 mod redis_server;
 mod round_trips;
@@ -30,6 +33,7 @@ pub use self::{
     database::{TestDb, admin_database_url},
     inspect::{assert_invariants, first_error_code, scalar},
     instance::{TestInstance, test_config},
+    postgres_server::TestPostgresServer,
     redis_namespace::{TestRedis, redis_url},
     redis_server::TestRedisServer,
     round_trips::RoundTrips,
