@@ -36,12 +36,28 @@ pub(super) fn parse_graphql_request(
     Ok(request)
 }
 
-/// A refusal before execution, with the error's status; internal causes are logged, not sent.
+/// A refusal before execution, with the error's status and extensions; internal causes are
+/// logged, not sent.
 pub(super) fn refusal_for(error: &ApiError) -> Response {
     if let ApiError::Internal(cause) = error {
         crate::error::log_internal(cause);
     }
-    graphql_refusal(error.code(), &error.to_string())
+    let mut body = graphql_error_body(error.code(), &error.to_string());
+    // A `BUSY` here (the sale path's event or admission could not be read: Postgres or Redis
+    // away) carries its `retryAfterMs` and `Retry-After` like one from a resolver, or clients
+    // that wait as told would find nothing to wait for.
+    for (name, value) in error.extra_extensions() {
+        body["errors"][0]["extensions"][name] = value;
+    }
+    let status =
+        StatusCode::from_u16(error.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (status, Json(body)).into_response();
+    if let ApiError::Busy { retry_after_ms } | ApiError::RateLimited { retry_after_ms } = error {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after_header(*retry_after_ms));
+    }
+    response
 }
 
 /// A GraphQL-shaped error body with the status of its code.
