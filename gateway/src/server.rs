@@ -223,10 +223,7 @@ impl ServerApp for Front {
         };
         self.metrics.connections_active.inc();
         let _active = ActiveGuard(&self.metrics);
-        let _late = self
-            .drain
-            .is_draining()
-            .then(|| self.drain.late_connection());
+        let _open = self.drain.connection();
         let mut session = ServerSession::new_http1(stream);
         if *shutdown.borrow() {
             session.set_keepalive(None);
@@ -244,10 +241,11 @@ impl ServerApp for Front {
         None
     }
 
-    /// Runs once the listener stopped accepting: closes the connections idle between
-    /// requests, but only after those accepted during a drain have had their answer.
+    /// Runs once the listener stopped accepting. Pingora's own cleanup closes at once every
+    /// connection waiting for a request; we let them end by themselves first (see
+    /// [`Drain::connections_closed`]), so its cleanup only ever finds none.
     async fn cleanup(&self) {
-        self.drain.late_connections_closed().await;
+        self.drain.connections_closed().await;
         self.proxy.http_cleanup().await;
     }
 }

@@ -12,10 +12,11 @@
 //! - [`Signals`]: a SIGQUIT while no new process waits on `upgrade_sock` is refused (Pingora
 //!   would stop the only gateway listening).
 //! - [`Drain`]: from the handover on, every answer closes its connection, so clients reconnect
-//!   (to the shared listener) while the old process still serves. Pingora closes the old
-//!   process's idle kept-alive connections when it stops accepting, and a client that sends
-//!   on one just then gets no answer; after a drain only connections idle for the whole
-//!   close timeout remain.
+//!   (to the shared listener) while the old process still serves; and when the old process
+//!   stops accepting, its connections are left to end by themselves within the grace period.
+//!   Pingora would close every connection waiting for a request at that moment, and a client
+//!   sending on one just then (a kept-alive connection, or one accepted an instant before)
+//!   gets no answer: 1 to 8 failed requests per upgrade under the upgrade test's load.
 
 use std::{
     os::unix::fs::FileTypeExt as _,
@@ -91,7 +92,7 @@ pub fn check_takeover(config: &Config) -> Result<(), GatewayError> {
 }
 
 /// Whether this process is on its way out (its listener handed over, or a stop signal
-/// received), and how many connections it accepted since. Cheap to clone.
+/// received), and how many client connections it holds. Cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct Drain {
     inner: Arc<DrainState>,
@@ -100,8 +101,8 @@ pub struct Drain {
 #[derive(Debug, Default)]
 struct DrainState {
     draining: AtomicBool,
-    /// Connections accepted while draining and not yet closed.
-    late: AtomicUsize,
+    /// Client connections open now.
+    open: AtomicUsize,
 }
 
 impl Drain {
@@ -117,32 +118,32 @@ impl Drain {
         }
     }
 
-    /// Counts a connection accepted while draining until the guard drops.
-    pub(crate) fn late_connection(&self) -> LateConnection {
-        self.inner.late.fetch_add(1, Ordering::SeqCst);
-        LateConnection(self.inner.clone())
+    /// Counts a client connection as open until the guard drops.
+    pub(crate) fn connection(&self) -> OpenConnection {
+        self.inner.open.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(self.inner.clone())
     }
 
-    /// Waits until every connection accepted while draining has closed.
+    /// Waits until every client connection has closed by itself.
     ///
-    /// Pingora's cleanup drops every connection still waiting for a request, and one
-    /// accepted in the last moment before the listener stopped has its first request on
-    /// the way: dropping it would fail that request. Each of these connections answers one
-    /// request (with `Connection: close`) or times out waiting for headers, and the runtime
-    /// ends them all at the end of the grace period anyway, so the wait is bounded.
-    pub(crate) async fn late_connections_closed(&self) {
-        while self.inner.late.load(Ordering::SeqCst) > 0 {
+    /// Run once the listener stopped, instead of closing the connections that wait for a
+    /// request: closing one races a client already sending on it, and that request fails.
+    /// Left open, each answers its next request with `Connection: close`, or reaches its idle
+    /// timeout; the runtime ends whatever remains when the grace period ends, so the wait is
+    /// bounded.
+    pub(crate) async fn connections_closed(&self) {
+        while self.inner.open.load(Ordering::Relaxed) > 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
 
-/// A connection accepted while draining; see [`Drain::late_connections_closed`].
-pub(crate) struct LateConnection(Arc<DrainState>);
+/// An open client connection; see [`Drain::connections_closed`].
+pub(crate) struct OpenConnection(Arc<DrainState>);
 
-impl Drop for LateConnection {
+impl Drop for OpenConnection {
     fn drop(&mut self) {
-        self.0.late.fetch_sub(1, Ordering::SeqCst);
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
