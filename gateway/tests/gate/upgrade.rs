@@ -105,7 +105,11 @@ impl Load {
                     if let Ok(mut failures) = self.failures.lock()
                         && failures.len() < 20
                     {
-                        failures.push(format!("{}: {method} {path}: {failure}", PHASES[phase]));
+                        failures.push(format!(
+                            "{} (at {}): {method} {path}: {failure}",
+                            PHASES[phase],
+                            clock()
+                        ));
                     }
                     self.failed[phase].fetch_add(1, Ordering::Relaxed)
                 }
@@ -150,6 +154,18 @@ impl Load {
             .unwrap_or_default();
         format!("{}\n{failures}", lines.join("\n"))
     }
+}
+
+/// Seconds since the epoch with milliseconds, to find a failure in the gateways' logs.
+fn clock() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{}.{:03} s since the epoch",
+        now.as_secs(),
+        now.subsec_millis()
+    )
 }
 
 /// A 200 from the echo upstream for exactly this request, or why not.
