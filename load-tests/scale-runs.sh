@@ -4,6 +4,9 @@
 #   load-tests/scale-runs.sh queue   # QFANS (100,000) fans in the queue at once, QSUBS_SHARE
 #                                    # (0.2 = 20,000) of them holding a live subscription
 #   load-tests/scale-runs.sh seats   # SFANS (10,000) admitted fans racing for SEATS (5,000)
+#   load-tests/scale-runs.sh chaos   # the seat rush while parts fail: CHAOS (default
+#                                    # redis-restart@30s,api-kill@60s,postgres-restart@90s,
+#                                    # gateway-upgrade@120s), injected by chaos.sh
 #
 # The seat rush's admission (ADMISSION=...):
 #   pinned (default)  the rate and cap set by hand: SADMIT (200/s), SCAP (500 shoppers)
@@ -18,7 +21,7 @@
 # three load-generator processes. Reports land in target/load-tests/scale-<which>/.
 set -euo pipefail
 
-WHICH="${1:?queue or seats}"
+WHICH="${1:?queue, seats or chaos}"
 PROFILE="${PROFILE:-release}"
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 trap stack_down EXIT
@@ -77,5 +80,33 @@ seats)
         --threshold 'error-rate<1%' \
         --report-dir "$REPORT_DIR"
     ;;
-*) echo "queue or seats" >&2; exit 2 ;;
+chaos)
+    # The seat rush with parts failing mid-run (issue 16): Redis and Postgres of the stack's
+    # own (so they can be killed without touching the machine's), two API instances behind
+    # the gateway, the autopilot admitting; chaos.sh injects each fault of CHAOS.
+    export HOLD_DURATION_SECS=120 ADMISSION_TTL_SECS=600 DB_MAX_CONNECTIONS=20
+    export AUTOPILOT_ENABLED=true QUEUE_ADMISSION_RATE="${SADMIT:-200}" \
+        QUEUE_ADMISSION_CAPACITY="${SCAP:-500}" AUTOPILOT_MAX_RATE="${SADMIT_MAX:-1000}" \
+        AUTOPILOT_MAX_CAPACITY="${SCAP_MAX:-10000}" AUTOPILOT_RATE_STEP="${SADMIT_STEP:-50}" \
+        AUTOPILOT_CAPACITY_STEP="${SCAP_STEP:-250}" AUTOPILOT_INTERVAL_MS="${AP_INTERVAL_MS:-2000}"
+    start_private_redis "$(free_port)"
+    start_private_postgres "$(free_port)"
+    EVENT="$(seed_event "${SEATS:-5000}")"
+    P1="$(free_port)"; P2="$(free_port)"
+    start_api a1 "$P1" true
+    start_api a2 "$P2" true
+    GW="$(free_port)"
+    start_gateway "$GW" "127.0.0.1:$P1,127.0.0.1:$P2"
+    export CHAOS_DIR="$STACK_DIR" CHAOS_BIN="$BIN"
+    "$LOADGEN_BIN" seat-rush --target "http://127.0.0.1:$GW" --event "$EVENT" \
+        --fans "${SFANS:-10000}" --rate "${SRATE:-500}" --ramp 5 --duration 300 --max-run 900 --max-wait 900 \
+        --seed 13 --subscribe-share 0.5 --poll-secs 5 --think-ms 200 \
+        --workers "${WORKERS:-2}" --source-ips 250 --signup-concurrency 32 \
+        --chaos "${CHAOS:-redis-restart@30s,api-kill@60s,postgres-restart@90s,gateway-upgrade@120s}" \
+        --chaos-command "$ROOT/load-tests/chaos.sh" \
+        --watch "api1=${API_PID_a1},api2=${API_PID_a2},gateway=${GATEWAY_PID}" \
+        --threshold 'error-rate<1%' \
+        --report-dir "$REPORT_DIR"
+    ;;
+*) echo "queue, seats or chaos" >&2; exit 2 ;;
 esac

@@ -73,6 +73,8 @@ start_api() {
     local pid=$!
     STACK_PIDS+=("$pid")
     printf -v "API_PID_$name" '%s' "$pid"
+    echo "$pid" >"$STACK_DIR/api-$name.pid"
+    echo "$port" >"$STACK_DIR/api-$name.port"
     wait_http "http://127.0.0.1:$port/readyz" 60 || { tail -20 "$STACK_DIR/$name.log" >&2; return 1; }
     log "API $name on 127.0.0.1:$port (pid $pid)"
 }
@@ -80,14 +82,91 @@ start_api() {
 # start_gateway PORT UPSTREAMS: the Pingora gateway; sets GATEWAY_PID.
 start_gateway() {
     local port="$1" upstreams="$2"
+    # Kept for chaos.sh: an upgraded gateway must start with the same settings.
+    cat >"$STACK_DIR/gateway.env" <<ENV
+GATEWAY_LISTEN=127.0.0.1:$port
+GATEWAY_UPSTREAMS=$upstreams
+GATEWAY_UPGRADE_SOCK=$STACK_DIR/gateway-upgrade.sock
+GATEWAY_ACCESS_LOG=${GATEWAY_ACCESS_LOG:-false}
+LOG_FORMAT=json
+RUST_LOG=${RUST_LOG:-warn}
+GATEWAY_GRACE_PERIOD_SECS=2
+GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS=1
+ENV
     GATEWAY_LISTEN="127.0.0.1:$port" GATEWAY_UPSTREAMS="$upstreams" \
+        GATEWAY_UPGRADE_SOCK="$STACK_DIR/gateway-upgrade.sock" \
         GATEWAY_ACCESS_LOG="${GATEWAY_ACCESS_LOG:-false}" LOG_FORMAT=json RUST_LOG="${RUST_LOG:-warn}" \
-        GATEWAY_GRACE_PERIOD_SECS=0 GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS=1 \
+        GATEWAY_GRACE_PERIOD_SECS=2 GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS=1 \
         "$BIN/gateway" --config "$ROOT/gateway/gateway.example.toml" >"$STACK_DIR/gateway-$port.log" 2>&1 &
     GATEWAY_PID=$!
     STACK_PIDS+=("$GATEWAY_PID")
+    echo "$GATEWAY_PID" >"$STACK_DIR/gateway.pid"
+    echo "$port" >"$STACK_DIR/gateway.port"
     wait_http "http://127.0.0.1:$port/healthz" 30 || { tail -20 "$STACK_DIR/gateway-$port.log" >&2; return 1; }
     log "gateway on 127.0.0.1:$port -> $upstreams (pid $GATEWAY_PID)"
+}
+
+# start_private_redis PORT: a Redis of the stack's own, as the project's scripts run it (an
+# append-only file synced every second), so `chaos.sh redis-restart` may kill it without
+# touching the machine's Redis; points REDIS_URL at it.
+start_private_redis() {
+    local port="$1"
+    mkdir -p "$STACK_DIR/redis"
+    cat >"$STACK_DIR/redis.conf" <<CONF
+bind 127.0.0.1
+port $port
+dir $STACK_DIR/redis
+save ""
+appendonly yes
+appendfsync everysec
+maxclients 20000
+CONF
+    redis-server "$STACK_DIR/redis.conf" >"$STACK_DIR/redis.log" 2>&1 &
+    echo $! >"$STACK_DIR/redis.pid"
+    STACK_PIDS+=("$!")
+    local deadline=$((SECONDS + 15))
+    until redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; do
+        [ "$SECONDS" -lt "$deadline" ] || { tail -20 "$STACK_DIR/redis.log" >&2; return 1; }
+        sleep 0.1
+    done
+    export REDIS_URL="redis://127.0.0.1:$port/0" CHAOS_REDIS_PORT="$port"
+    log "private Redis on 127.0.0.1:$port (append-only file in $STACK_DIR/redis)"
+}
+
+# start_private_postgres PORT: a Postgres cluster of the stack's own (initdb as the postgres
+# user: it refuses root), durable as a real one (fsync on), so `chaos.sh postgres-restart`
+# may crash it; points DATABASE_URL at it.
+start_private_postgres() {
+    local port="$1" bin
+    bin="$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)"
+    [ -x "$bin/initdb" ] || bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+    export CHAOS_PG_BIN="$bin" CHAOS_PG_DATA="$STACK_DIR/pg" CHAOS_PG_PORT="$port"
+    mkdir -p "$CHAOS_PG_DATA" && chown postgres "$CHAOS_PG_DATA" "$STACK_DIR" && chmod 700 "$CHAOS_PG_DATA"
+    runuser -u postgres -- "$bin/initdb" -D "$CHAOS_PG_DATA" -U postgres --auth=trust >"$STACK_DIR/initdb.log" 2>&1 \
+        || { tail -20 "$STACK_DIR/initdb.log" >&2; return 1; }
+    cat >>"$CHAOS_PG_DATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$CHAOS_PG_DATA'
+max_connections = 200
+shared_buffers = 256MB
+fsync = on
+synchronous_commit = on
+CONF
+    chaos_pg_start
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/tickets_rush_${STACK_ID}"
+    log "private Postgres on 127.0.0.1:$port (data in $CHAOS_PG_DATA)"
+}
+
+# Starts (or restarts) the private cluster and waits until it takes connections.
+chaos_pg_start() {
+    runuser -u postgres -- "$CHAOS_PG_BIN/pg_ctl" -D "$CHAOS_PG_DATA" -l "$CHAOS_PG_DATA/server.log" -w -t 60 start >/dev/null \
+        || { tail -20 "$CHAOS_PG_DATA/server.log" >&2; return 1; }
+}
+
+# Stops the private cluster: `immediate` is a crash (recovery replays the WAL on start).
+chaos_pg_stop() {
+    runuser -u postgres -- "$CHAOS_PG_BIN/pg_ctl" -D "$CHAOS_PG_DATA" -m "${1:-fast}" -w stop >/dev/null 2>&1 || true
 }
 
 redis_pid() { pgrep -x redis-server | head -1; }
@@ -96,12 +175,17 @@ postgres_pids() { pgrep -x postgres | paste -sd, -; }
 
 stack_down() {
     local pid
+    # Processes chaos.sh started again (an API, Redis, a gateway) are the stack's too.
+    if [ -f "$STACK_DIR/pids" ]; then
+        while read -r pid; do STACK_PIDS+=("$pid"); done <"$STACK_DIR/pids"
+    fi
     for pid in "${STACK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${STACK_PIDS[@]}"; do
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
     STACK_PIDS=()
+    [ -z "${CHAOS_PG_DATA:-}" ] || chaos_pg_stop fast
     if [ "${KEEP_STACK:-0}" != 1 ]; then
         psql -q -h 127.0.0.1 -U postgres -d postgres \
             -c "DROP DATABASE IF EXISTS tickets_rush_${STACK_ID} WITH (FORCE)" >/dev/null 2>&1 || true

@@ -14,6 +14,32 @@ use crate::http::ApiError;
 
 /// The code of the answer.
 pub const CODE: &str = "BUSY";
+
+/// Answers that mean a part of the system is away for a moment, retried the same way and
+/// counted apart (`transient.answers`, `transient.<code>`, `transient.retries`,
+/// `transient.gave_up`): the gateway failing closed while Redis is away, no healthy API
+/// instance, an instance lost mid-request, the gateway at its connection cap, a connection
+/// refused or cut. Sending again is safe for everything a fan sends: the sale mutations
+/// carry idempotency keys and the queue's operations are idempotent.
+pub const TRANSIENT: [&str; 5] = [
+    "GATE_UNAVAILABLE",
+    "NO_UPSTREAM",
+    "UPSTREAM_ERROR",
+    "GATEWAY_BUSY",
+    "TRANSPORT",
+];
+
+/// The counter family of a code worth sending again: `busy` or `transient`; `None` for
+/// every other answer.
+pub fn retry_family(code: &str) -> Option<&'static str> {
+    if code == CODE {
+        Some("busy")
+    } else if TRANSIENT.contains(&code) {
+        Some("transient")
+    } else {
+        None
+    }
+}
 /// Retries of one request on `BUSY` before it counts as an error (as the web client).
 pub const MAX_RETRIES: u32 = 8;
 /// Longest wait between two tries.
@@ -53,6 +79,20 @@ mod tests {
         assert_eq!(delay(two, 2, 0.0), Duration::from_secs(4));
         assert_eq!(delay(None, 0, 0.0), Duration::from_secs(1));
         assert_eq!(delay(Some(Duration::from_secs(60)), 9, 0.5), CAP);
+    }
+
+    #[test]
+    fn busy_and_a_part_away_are_retried_other_answers_are_not() {
+        assert_eq!(retry_family("BUSY"), Some("busy"));
+        assert_eq!(retry_family("GATE_UNAVAILABLE"), Some("transient"));
+        assert_eq!(retry_family("TRANSPORT"), Some("transient"));
+        assert_eq!(retry_family("SEAT_TAKEN"), None);
+        assert_eq!(
+            retry_family("TIMEOUT"),
+            None,
+            "a fan who waited 30 s gives up"
+        );
+        assert_eq!(retry_family("INTERNAL_ERROR"), None);
     }
 
     #[test]

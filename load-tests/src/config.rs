@@ -153,6 +153,15 @@ pub struct RunArgs {
     /// Folder for report.json and report.html (default: target/load-tests/<scenario>-<time>).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    /// Faults to inject while fans run, `KIND@WHEN` from the first arrival, comma-separated:
+    /// `redis-restart@30s,api-kill@60s,postgres-restart@90s,gateway-upgrade@120s`. Each runs
+    /// `--chaos-command KIND`; the report shows each fault and the errors around it.
+    #[arg(long, value_delimiter = ',')]
+    pub chaos: Vec<crate::chaos::Fault>,
+    /// The program that injects a fault, given its kind (`load-tests/chaos.sh` knows the
+    /// stack `scale-runs.sh` starts).
+    #[arg(long, env = "CHAOS_COMMAND", default_value = "load-tests/chaos.sh")]
+    pub chaos_command: PathBuf,
     /// No live progress line.
     #[arg(long)]
     pub quiet: bool,

@@ -173,8 +173,9 @@ impl Http {
 
     /// Runs one GraphQL operation as fan `fan` (its number picks the source address),
     /// records it under `op`, and returns its data or its coded error. Codes in `expected`
-    /// count as expected outcomes, not errors. A `BUSY` answer is waited out and the same
-    /// request sent again ([`busy`]); the operation is recorded once, as its last try.
+    /// count as expected outcomes, not errors. A `BUSY` answer, or one that says a part is
+    /// away for a moment, is waited out and the same request sent again ([`busy`]); the
+    /// operation is recorded once, as its last try.
     #[expect(
         clippy::too_many_arguments,
         reason = "one call site shape for every request"
@@ -194,21 +195,28 @@ impl Http {
         let (started, result) = loop {
             let started = Instant::now();
             let result = self.send(fan, path, query, &variables, bearer).await;
-            match &result {
-                Err(error) if error.code == busy::CODE => {
-                    recorder.count("busy.answers", 1);
-                    recorder.count(&format!("busy.{op}"), 1);
+            let family = match &result {
+                Err(error) => busy::retry_family(&error.code).map(|family| (family, error)),
+                Ok(_) => None,
+            };
+            match family {
+                Some((family, error)) => {
+                    recorder.count(&format!("{family}.answers"), 1);
+                    recorder.count(&format!("{family}.{op}"), 1);
+                    if family != "busy" {
+                        recorder.count(&format!("{family}.{}", error.code), 1);
+                    }
                     if attempt >= busy::MAX_RETRIES {
-                        recorder.count("busy.gave_up", 1);
+                        recorder.count(&format!("{family}.gave_up"), 1);
                         break (started, result);
                     }
                     let wait = busy::delay(busy::hint(error), attempt, rand::random::<f64>());
-                    recorder.count("busy.retries", 1);
-                    recorder.value("busy.backoff", micros(wait));
+                    recorder.count(&format!("{family}.retries"), 1);
+                    recorder.value(&format!("{family}.backoff"), micros(wait));
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                _ => break (started, result),
+                None => break (started, result),
             }
         };
         let outcome = match &result {

@@ -4,6 +4,7 @@
 //! - [`config`]: the command line, one subcommand per scenario.
 //! - [`schedule`]: open-model arrival times (rate, ramp, seed).
 //! - [`http`], [`ws`]: GraphQL over HTTP and `graphql-transport-ws`, spread over 127.0.0.x.
+//! - [`chaos`]: `--chaos`, faults injected mid-run and the error burst each caused.
 //! - [`busy`]: waiting out a `BUSY` answer and sending the same request again.
 //! - [`fan`]: what one fan does: sign up, join, wait, choose seats, hold, book, pay.
 //! - [`run`]: the rush scenarios (`queue-rush`, `seat-rush`, `journey`): workers, sampling,
@@ -19,6 +20,7 @@
 pub mod audit;
 pub mod browse;
 pub mod busy;
+pub mod chaos;
 pub mod config;
 pub mod fan;
 pub mod http;

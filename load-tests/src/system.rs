@@ -33,6 +33,10 @@ impl Store {
             .with_performance_config(|performance| {
                 performance.default_command_timeout = Duration::from_secs(5);
             })
+            // A run with `--chaos redis-restart` goes on sampling once Redis is back.
+            .set_policy(fred::prelude::ReconnectPolicy::new_exponential(
+                0, 100, 2_000, 2,
+            ))
             .build()
             .context("building a Redis client")?;
         redis.init().await.context("connecting to Redis")?;

@@ -4,7 +4,8 @@
 //!
 //! - [`inventory`]: seats, bookings and payments in Postgres, and what fans were told.
 //! - [`admissions`]: the admitted count against the cap, and Redis's admission records.
-//! - [`order`]: admission order, by ticket number and by the fans' own clocks.
+//! - [`order`]: admission order, by ticket number and by the fans' own clocks; no fan who
+//!   joined lost their place.
 
 mod admissions;
 mod inventory;
@@ -71,5 +72,6 @@ pub async fn run(
     admissions::within_the_cap(&mut audit, samples, default_cap);
     admissions::records_agree(&mut audit, store).await?;
     order::in_turn(&mut audit, fans, lottery);
+    order::kept_their_place(&mut audit, fans);
     Ok(audit)
 }

@@ -123,9 +123,40 @@ pub fn causal_inversions(fans: &[(f64, f64, f64)]) -> u64 {
     }
     inversions
 }
+/// How a visit ends when the queue stopped knowing a fan who had joined: a lost place.
+pub const LOST_PLACE: &str = "not_in_queue";
+
+/// No fan who joined was told later that the queue does not know them (a place lost, say,
+/// to a Redis restart without its append-only file).
+pub(super) fn kept_their_place(audit: &mut Audit, fans: &[FanRecord]) {
+    let joined = fans.iter().filter(|fan| fan.ticket.is_some()).count();
+    let lost = fans.iter().filter(|fan| fan.outcome == LOST_PLACE).count();
+    audit.check(
+        "every fan kept their place",
+        lost == 0,
+        format!("{joined} fans joined; {lost} were later told they were not in the queue"),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fan_told_not_in_queue_after_joining_lost_their_place() {
+        let joined = |outcome: &str| FanRecord {
+            ticket: Some(1),
+            outcome: outcome.to_owned(),
+            ..FanRecord::default()
+        };
+        let mut audit = Audit::default();
+        kept_their_place(&mut audit, &[joined("booked"), joined("told_sold_out")]);
+        kept_their_place(&mut audit, &[joined("booked"), joined(LOST_PLACE)]);
+
+        assert!(audit.checks[0].passed, "{:?}", audit.checks[0]);
+        assert!(!audit.checks[1].passed);
+        assert!(audit.checks[1].detail.contains("2 fans joined; 1 were"));
+    }
 
     #[test]
     fn admission_in_ticket_order_has_no_inversions() {

@@ -49,12 +49,20 @@ impl Recorder {
         self.with(|data| {
             let entry = data.ops.entry(op.to_owned()).or_default();
             entry.latency.saturating_record(us.max(1));
-            let is_error = matches!(outcome, Outcome::Error(_));
-            match outcome {
-                Outcome::Ok => entry.ok += 1,
-                Outcome::Expected(code) => *entry.expected.entry(code).or_default() += 1,
-                Outcome::Error(code) => *entry.errors.entry(code).or_default() += 1,
-            }
+            let error = match outcome {
+                Outcome::Ok => {
+                    entry.ok += 1;
+                    None
+                }
+                Outcome::Expected(code) => {
+                    *entry.expected.entry(code).or_default() += 1;
+                    None
+                }
+                Outcome::Error(code) => {
+                    *entry.errors.entry(code.clone()).or_default() += 1;
+                    Some(code)
+                }
+            };
             let window = data
                 .windows
                 .entry(second)
@@ -62,7 +70,10 @@ impl Recorder {
                 .entry(op.to_owned())
                 .or_default();
             window.count += 1;
-            window.errors += u64::from(is_error);
+            if let Some(code) = error {
+                window.errors += 1;
+                *window.codes.entry(code).or_default() += 1;
+            }
             window.latency.record(us);
         });
     }
@@ -157,5 +168,11 @@ mod tests {
             .map(|ops| ops["lockSeats"].errors)
             .sum();
         assert_eq!(window, 1);
+        let codes: Vec<_> = data
+            .windows
+            .values()
+            .flat_map(|ops| ops["lockSeats"].codes.iter())
+            .collect();
+        assert_eq!(codes, [(&"INTERNAL_ERROR".to_owned(), &1)]);
     }
 }

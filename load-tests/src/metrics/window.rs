@@ -1,6 +1,8 @@
 //! Per-second windows: one small log histogram per operation and second, enough for
 //! latency-over-time charts at a few hundred bytes a second.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// One operation in one second of the run.
@@ -10,6 +12,9 @@ pub struct WindowOp {
     pub count: u64,
     /// Of which errors.
     pub errors: u64,
+    /// Those errors by code: what a fault's error burst was made of.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub codes: BTreeMap<String, u64>,
     pub latency: Coarse,
 }
 

@@ -107,6 +107,9 @@ impl Data {
                 let entry = window.entry(name).or_default();
                 entry.count += op.count;
                 entry.errors += op.errors;
+                for (code, n) in op.codes {
+                    *entry.codes.entry(code).or_default() += n;
+                }
                 entry.latency.merge(&op.latency);
             }
         }

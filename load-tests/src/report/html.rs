@@ -16,6 +16,7 @@ pub fn html(r: &Report) -> String {
     head(&mut h, r);
     audit(&mut h, r);
     thresholds(&mut h, r);
+    faults(&mut h, r);
     tables(&mut h, r);
     over_time(&mut h, r);
     queue(&mut h, r);
@@ -107,6 +108,40 @@ fn thresholds(h: &mut String, r: &Report) {
         }
         h.push_str("</table>");
     }
+}
+
+/// Each injected fault (`--chaos`), what its command said, and its burst of errors.
+fn faults(h: &mut String, r: &Report) {
+    if r.faults.is_empty() && r.faults_missed.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Faults injected</h2><table><tr><th>fault</th><th>at s</th><th>took s</th><th>command</th><th style=\"text-align:left\">errors around it</th></tr>");
+    for fault in &r.faults {
+        let f = &fault.injected;
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td class="{}" title="{}">{}</td><td style="text-align:left">{}</td></tr>"#,
+            f.kind.map_or("?", |k| k.as_str()),
+            f.started_s,
+            f.ended_s - f.started_s,
+            if f.ok { "pass" } else { "fail" },
+            escape(&f.output),
+            if f.ok { "ok" } else { "FAILED" },
+            escape(&super::text::burst_text(&fault.burst))
+        );
+    }
+    for missed in &r.faults_missed {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{:.1}</td><td></td><td>not injected</td><td style=\"text-align:left\">the run ended first</td></tr>",
+            missed.kind, missed.at_s
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><p>Longest burst of errors in the run: {}.</p>",
+        escape(&super::text::burst_text(&r.longest_error_burst))
+    );
 }
 
 /// Latency per operation and the distributions that are not requests.

@@ -19,6 +19,7 @@ pub use threshold::{Threshold, ThresholdResult, evaluate, parse_threshold};
 
 use crate::{
     audit::Audit,
+    chaos::{Burst, Fault, FaultReport},
     metrics::Data,
     system::{ProcSample, QueueSample},
 };
@@ -83,6 +84,9 @@ pub struct OpSummary {
 pub struct WindowSummary {
     pub count: u64,
     pub errors: u64,
+    /// The errors by code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub codes: BTreeMap<String, u64>,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
@@ -109,6 +113,15 @@ pub struct Report {
     pub queue: Vec<QueueSample>,
     pub processes: BTreeMap<String, Vec<ProcSample>>,
     pub audit: Audit,
+    /// Faults injected with `--chaos`, each with the burst of errors around it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultReport>,
+    /// Faults on the schedule the run ended before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults_missed: Vec<Fault>,
+    /// The longest run of seconds with errors, fault or not.
+    #[serde(default)]
+    pub longest_error_burst: Burst,
     pub thresholds: Vec<ThresholdResult>,
     /// What limited the run, and anything odd, in words.
     pub notes: Vec<String>,
@@ -149,6 +162,7 @@ impl Report {
                             WindowSummary {
                                 count: w.count,
                                 errors: w.errors,
+                                codes: w.codes.clone(),
                                 p50_ms: w.latency.quantile(0.5) as f64 / 1e3,
                                 p99_ms: w.latency.quantile(0.99) as f64 / 1e3,
                                 max_ms: w.latency.max as f64 / 1e3,
@@ -170,6 +184,7 @@ impl Report {
             requests,
             errors,
             error_rate: errors as f64 / requests.max(1) as f64,
+            longest_error_burst: crate::chaos::longest_burst(&timeline),
             timeline,
             seconds,
             ..Self::default()
@@ -183,7 +198,10 @@ impl Report {
             .filter(|rule| !rule.trim().is_empty())
             .map(|rule| evaluate(self, &parse_threshold(rule)?))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        self.passed = self.audit.passed() && self.thresholds.iter().all(|t| t.passed);
+        // A fault whose command failed was not injected as asked: the run proves nothing.
+        self.passed = self.audit.passed()
+            && self.thresholds.iter().all(|t| t.passed)
+            && self.faults.iter().all(|f| f.injected.ok);
         Ok(())
     }
 

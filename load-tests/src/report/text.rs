@@ -11,6 +11,7 @@ impl Report {
         let mut out = String::new();
         self.headline(&mut out);
         self.table(&mut out);
+        self.faults(&mut out);
         self.verdicts(&mut out);
         out
     }
@@ -81,6 +82,36 @@ impl Report {
         let _ = writeln!(out, "counters: {}", counters.join(" "));
     }
 
+    /// Each injected fault and its burst of errors, and the run's longest burst.
+    fn faults(&self, out: &mut String) {
+        for fault in &self.faults {
+            let f = &fault.injected;
+            let _ = writeln!(
+                out,
+                "fault {} at {:.1} s (took {:.1} s){}: {}",
+                f.kind.map_or("?", |k| k.as_str()),
+                f.started_s,
+                f.ended_s - f.started_s,
+                if f.ok { "" } else { " [COMMAND FAILED]" },
+                burst_text(&fault.burst)
+            );
+        }
+        for missed in &self.faults_missed {
+            let _ = writeln!(
+                out,
+                "fault {} at {:.1} s: not injected, the run ended first",
+                missed.kind, missed.at_s
+            );
+        }
+        if !self.faults.is_empty() || self.longest_error_burst.seconds > 0 {
+            let _ = writeln!(
+                out,
+                "longest error burst: {}",
+                burst_text(&self.longest_error_burst)
+            );
+        }
+    }
+
     /// The audit, the thresholds and the notes, then the run's verdict.
     fn verdicts(&self, out: &mut String) {
         let _ = writeln!(out, "audit:");
@@ -115,4 +146,23 @@ impl Report {
             }
         );
     }
+}
+
+/// A burst in words: where, how long, how many errors of which codes.
+pub(super) fn burst_text(burst: &crate::chaos::Burst) -> String {
+    let (Some(first), Some(last)) = (burst.first_s, burst.last_s) else {
+        return "no errors".to_owned();
+    };
+    let codes: Vec<String> = burst
+        .codes
+        .iter()
+        .map(|(code, n)| format!("{code} {n}"))
+        .collect();
+    format!(
+        "{} s of errors (s {first}-{last}), {} errors in {} requests ({})",
+        burst.seconds,
+        burst.errors,
+        burst.requests,
+        codes.join(", ")
+    )
 }

@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     audit,
+    chaos::{self, Chaos, Fault, Injected},
     config::RunArgs,
     fan::EventInfo,
     http::Http,
@@ -37,10 +38,19 @@ pub(super) async fn coordinate(scenario: Scenario) -> anyhow::Result<i32> {
         rush.admin.pause(true).await?;
     }
     let (mut fans, t0_unix) = rush.start_fans(&mut watcher).await?;
+    let chaos = (!rush.run.chaos.is_empty()).then(|| {
+        Chaos::start(
+            &rush.run.chaos,
+            rush.run.chaos_command.clone(),
+            t0_unix,
+            rush.run.quiet,
+        )
+    });
     let samples = rush.watch(&fans, &mut watcher, t0_unix).await?;
     let seconds = (unix_ms() - t0_unix) / 1e3;
+    let faults = chaos.map(Chaos::stop).unwrap_or_default();
     let data = rush.gather(&mut fans).await?;
-    rush.report(samples, data, seconds).await
+    rush.report(samples, data, seconds, faults).await
 }
 
 /// A rush as the coordinator set it up, before any fan arrives.
@@ -227,7 +237,13 @@ impl Rush {
 
     /// Audits the system, writes the reports and `fans.json`, prints the summary and
     /// returns the exit code.
-    async fn report(self, samples: Samples, data: Data, seconds: f64) -> anyhow::Result<i32> {
+    async fn report(
+        self,
+        samples: Samples,
+        data: Data,
+        seconds: f64,
+        (injected, missed): (Vec<Injected>, Vec<Fault>),
+    ) -> anyhow::Result<i32> {
         let after = self.admin.stats().await.unwrap_or(Value::Null);
         let audit = audit::run(
             &self.store,
@@ -252,6 +268,8 @@ impl Rush {
         report.queue = samples.queue;
         report.processes = samples.processes;
         report.audit = audit;
+        report.faults = chaos::analyse(&injected, &report.timeline);
+        report.faults_missed = missed;
         report.notes = notes(&report, &self.setup_recorder.take());
         report.judge(&self.run.thresholds)?;
         let dir = &self.dir;
