@@ -26,7 +26,7 @@ PROFILE="${PROFILE:-release}"
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 trap stack_down EXIT
 stack_build
-REPORT_DIR="$ROOT/target/load-tests/scale-$WHICH"
+REPORT_DIR="${REPORT_DIR:-$ROOT/target/load-tests/scale-$WHICH}"
 WATCH_COMMON="redis-server,postgres"
 
 case "$WHICH" in
