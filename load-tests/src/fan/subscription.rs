@@ -83,7 +83,11 @@ impl Fan<'_> {
         .await;
         let outcome = match &opened {
             Ok(_) => Outcome::Ok,
-            Err(_) => Outcome::Error("WS_CONNECT".into()),
+            Err(error) => {
+                // WS_CONNECT alone does not say what failed: count the step and its cause.
+                self.count(&format!("ws.connect_failed.{}", connect_failure(error)));
+                Outcome::Error("WS_CONNECT".into())
+            }
         };
         self.env
             .recorder
@@ -130,5 +134,64 @@ impl Fan<'_> {
                 ControlFlow::Break(Ok(None))
             }
         }
+    }
+}
+
+/// Which step of opening a subscription failed (`connect`, `upgrade`, `subscribe`, or
+/// `other`, from the context [`ws::subscribe`] gives its errors) and, for a socket error,
+/// its kind: `connect.ConnectionRefused`, `upgrade.TimedOut`, `subscribe`...
+fn connect_failure(error: &anyhow::Error) -> String {
+    let context = error.to_string();
+    let step = if context.starts_with("connecting to") {
+        "connect"
+    } else if context.starts_with("upgrading") || context.starts_with("upgrade refused") {
+        "upgrade"
+    } else if context.starts_with("subscribing") || context.starts_with("connection_init") {
+        "subscribe"
+    } else {
+        "other"
+    };
+    let io = error.chain().find_map(|cause| {
+        cause.downcast_ref::<std::io::Error>().or_else(|| {
+            match cause.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+                Some(tokio_tungstenite::tungstenite::Error::Io(io)) => Some(io),
+                _ => None,
+            }
+        })
+    });
+    match io {
+        Some(io) => format!("{step}.{:?}", io.kind()),
+        None => step.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connect_failure;
+    use anyhow::Context as _;
+
+    #[test]
+    fn a_failed_opening_says_its_step_and_socket_error() {
+        let refused: anyhow::Result<()> =
+            Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+                .context("connecting to 127.0.0.1:1");
+        assert_eq!(
+            connect_failure(&refused.expect_err("an error")),
+            "connect.ConnectionRefused"
+        );
+        let refused_upgrade = anyhow::anyhow!("upgrade refused with 503 Service Unavailable");
+        assert_eq!(connect_failure(&refused_upgrade), "upgrade");
+        let reset: anyhow::Result<()> = Err(tokio_tungstenite::tungstenite::Error::Io(
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset),
+        ))
+        .context("upgrading to a WebSocket");
+        assert_eq!(
+            connect_failure(&reset.expect_err("an error")),
+            "upgrade.ConnectionReset"
+        );
+        assert_eq!(
+            connect_failure(&anyhow::anyhow!("subscribing")),
+            "subscribe"
+        );
     }
 }
