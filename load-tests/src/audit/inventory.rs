@@ -142,7 +142,31 @@ pub(super) async fn fans_told_the_truth(
             "{told} fans told they booked; {missing} of their seats not confirmed as theirs; {doubled_told} seats told to two fans"
         ),
     );
+    // The other way round: a booking confirmed (and paid) that no fan heard of is a fan
+    // charged while told it failed, e.g. when the instance that confirmed it died before
+    // answering and the retry was refused.
+    let untold = untold_bookings(fans, &confirmed);
+    audit.check(
+        "every confirmed booking was told to its fan",
+        untold == 0,
+        format!(
+            "{} confirmed bookings; {untold} of them never told to the fan who paid",
+            confirmed.len()
+        ),
+    );
     Ok(())
+}
+
+/// Confirmed bookings that no fan was told they made.
+pub fn untold_bookings(fans: &[FanRecord], confirmed: &HashMap<String, Vec<i64>>) -> usize {
+    let told: HashSet<&str> = fans
+        .iter()
+        .filter_map(|fan| fan.booking.as_deref())
+        .collect();
+    confirmed
+        .keys()
+        .filter(|booking| !told.contains(booking.as_str()))
+        .count()
 }
 
 /// Seats the fans were told they bought that the database does not show as theirs, and
@@ -226,5 +250,26 @@ mod tests {
 
         // Seat 9 is not confirmed as b3's; seat 2 was told to two fans.
         assert_eq!(fans_disagree(&fans, &confirmed), (1, 1));
+    }
+
+    #[test]
+    fn a_confirmed_booking_no_fan_heard_of_is_caught() {
+        let told = FanRecord {
+            booking: Some("b1".to_owned()),
+            seats: vec![1],
+            ..FanRecord::default()
+        };
+        // This fan paid, but the answer was lost and the retry refused: told nothing.
+        let charged_unawares = FanRecord::default();
+        let confirmed: HashMap<String, Vec<i64>> =
+            [("b1".to_owned(), vec![1]), ("b2".to_owned(), vec![2, 3])]
+                .into_iter()
+                .collect();
+
+        assert_eq!(
+            untold_bookings(&[told.clone(), charged_unawares], &confirmed),
+            1
+        );
+        assert_eq!(untold_bookings(&[told], &HashMap::new()), 0);
     }
 }
