@@ -79,9 +79,13 @@ start_api() {
     log "API $name on 127.0.0.1:$port (pid $pid)"
 }
 
-# start_gateway PORT UPSTREAMS: the Pingora gateway; sets GATEWAY_PID.
+# start_gateway PORT UPSTREAMS: the Pingora gateway; sets GATEWAY_PID. It stops quickly by
+# default (grace 2 s, then 1 s for what is left: requests still running are cut); the chaos
+# run sets GATEWAY_GRACE_PERIOD_SECS and GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS to the
+# deployed values, so an upgrade lets requests in flight finish as it would in production.
 start_gateway() {
     local port="$1" upstreams="$2"
+    local grace="${GATEWAY_GRACE_PERIOD_SECS:-2}" drain="${GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS:-1}"
     # Kept for chaos.sh: an upgraded gateway must start with the same settings.
     cat >"$STACK_DIR/gateway.env" <<ENV
 GATEWAY_LISTEN=127.0.0.1:$port
@@ -90,13 +94,13 @@ GATEWAY_UPGRADE_SOCK=$STACK_DIR/gateway-upgrade.sock
 GATEWAY_ACCESS_LOG=${GATEWAY_ACCESS_LOG:-false}
 LOG_FORMAT=json
 RUST_LOG=${RUST_LOG:-warn}
-GATEWAY_GRACE_PERIOD_SECS=2
-GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS=1
+GATEWAY_GRACE_PERIOD_SECS=$grace
+GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS=$drain
 ENV
     GATEWAY_LISTEN="127.0.0.1:$port" GATEWAY_UPSTREAMS="$upstreams" \
         GATEWAY_UPGRADE_SOCK="$STACK_DIR/gateway-upgrade.sock" \
         GATEWAY_ACCESS_LOG="${GATEWAY_ACCESS_LOG:-false}" LOG_FORMAT=json RUST_LOG="${RUST_LOG:-warn}" \
-        GATEWAY_GRACE_PERIOD_SECS=2 GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS=1 \
+        GATEWAY_GRACE_PERIOD_SECS="$grace" GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS="$drain" \
         "$BIN/gateway" --config "$ROOT/gateway/gateway.example.toml" >"$STACK_DIR/gateway-$port.log" 2>&1 &
     GATEWAY_PID=$!
     STACK_PIDS+=("$GATEWAY_PID")
