@@ -89,6 +89,11 @@ chaos)
         QUEUE_ADMISSION_CAPACITY="${SCAP:-500}" AUTOPILOT_MAX_RATE="${SADMIT_MAX:-1000}" \
         AUTOPILOT_MAX_CAPACITY="${SCAP_MAX:-10000}" AUTOPILOT_RATE_STEP="${SADMIT_STEP:-50}" \
         AUTOPILOT_CAPACITY_STEP="${SCAP_STEP:-250}" AUTOPILOT_INTERVAL_MS="${AP_INTERVAL_MS:-2000}"
+    # The gateway stops as deployed (gateway.example.toml: grace 5 s, then 10 s), not as the
+    # other runs' stacks (2 s, 1 s), which cut requests still running when the old gateway
+    # of an upgrade exits (a confirmPayment cut, then IDEMPOTENCY_IN_PROGRESS, 2026-12-04).
+    export GATEWAY_GRACE_PERIOD_SECS="${GATEWAY_GRACE_PERIOD_SECS:-5}" \
+        GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS="${GATEWAY_GRACEFUL_SHUTDOWN_TIMEOUT_SECS:-10}"
     start_private_redis "$(free_port)"
     start_private_postgres "$(free_port)"
     EVENT="$(seed_event "${SEATS:-5000}")"
