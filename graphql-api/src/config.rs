@@ -142,7 +142,8 @@ pub struct Config {
     /// otherwise get a fresh custom plan on every run, and planning cost more than running.
     #[arg(long, env = "DB_PLAN_CACHE_MODE", value_enum, default_value_t = PlanCacheMode::ForceGenericPlan)]
     pub db_plan_cache_mode: PlanCacheMode,
-    /// Redis URL (a single node; see ARCHITECTURE.md for Cluster).
+    /// Redis URL: `redis://` for one server, `redis-cluster://host:port?node=host:port` for a
+    /// Redis Cluster.
     #[arg(
         long,
         env = "REDIS_URL",

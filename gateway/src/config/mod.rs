@@ -62,7 +62,8 @@ pub struct Config {
     /// Let worker threads take each other's tasks (Tokio's multi-thread scheduler); off,
     /// each thread runs its own single-thread scheduler.
     pub work_stealing: bool,
-    /// Redis holding admission records and gate switches.
+    /// Redis holding admission records and gate switches: `redis://` for one server,
+    /// `redis-cluster://host:port?node=host:port` for a Redis Cluster.
     pub redis_url: Secret,
     /// Prefix of every Redis key: must equal the API's `REDIS_KEY_PREFIX`.
     pub redis_key_prefix: String,

@@ -24,7 +24,12 @@ async fn gateway_for(app: &TestApp) -> Gateway {
     .await
 }
 
-async fn sale_post(gateway: &Gateway, event: i64, token: Option<&str>) -> (StatusCode, Value) {
+/// POSTs the sale query to an event's sale route, with a bearer token where given.
+pub(crate) async fn sale_post(
+    gateway: &Gateway,
+    event: i64,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
     let mut request = reqwest::Client::new()
         .post(format!("{}/sale/{event}/graphql", gateway.url))
         .json(&graphql(SALE_QUERY));

@@ -4,6 +4,7 @@
 
 mod admission;
 mod balancing;
+mod cluster;
 mod cors;
 mod fakes;
 mod fuzz;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-/// A private `redis-server` (or a three-node Redis Cluster) for tests that need Redis to
-/// themselves: counting commands, or proving the queue works on a cluster. Stopped on drop.
+/// A private `redis-server` (or a Redis Cluster) for tests that need Redis to themselves:
+/// counting commands, proving the queue works on a cluster, or killing a node. Stopped on drop.
 pub struct TestRedisServer {
     pub ports: Vec<u16>,
     children: Vec<std::process::Child>,
@@ -62,7 +62,41 @@ impl TestRedisServer {
             server.spawn_node(&["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"]);
         }
         server.wait_ready(&["PING"], "PONG").await;
-        let nodes: Vec<String> = server
+        server.create_cluster(0);
+        server
+            .wait_ready(&["CLUSTER", "INFO"], "cluster_state:ok")
+            .await;
+        server
+    }
+
+    /// Three primaries, each with one replica, as a production cluster runs: a primary that
+    /// stops answering for a second (`cluster-node-timeout` 1000 ms) is replaced by its
+    /// replica. Returns once every replica has synced with its primary.
+    pub async fn cluster_with_replicas() -> Self {
+        let mut server = Self::empty();
+        for _ in 0..6 {
+            server.spawn_node(&["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"]);
+        }
+        server.wait_ready(&["PING"], "PONG").await;
+        server.create_cluster(1);
+        server
+            .wait_ready(&["CLUSTER", "INFO"], "cluster_state:ok")
+            .await;
+        let replicas: Vec<usize> = (0..server.ports.len())
+            .filter(|node| server.cli(*node, &["ROLE"]).starts_with("slave"))
+            .collect();
+        assert_eq!(replicas.len(), 3, "one replica per primary");
+        for node in replicas {
+            server
+                .wait_node(node, &["INFO", "replication"], "master_link_status:up")
+                .await;
+        }
+        server
+    }
+
+    /// Runs `redis-cli --cluster create` over every node, with this many replicas per primary.
+    fn create_cluster(&self, replicas: u8) {
+        let nodes: Vec<String> = self
             .ports
             .iter()
             .map(|port| format!("127.0.0.1:{port}"))
@@ -70,7 +104,7 @@ impl TestRedisServer {
         let created = std::process::Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&nodes)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .expect("running redis-cli --cluster create");
         assert!(
@@ -78,10 +112,90 @@ impl TestRedisServer {
             "cluster create failed: {}",
             String::from_utf8_lossy(&created.stdout)
         );
-        server
-            .wait_ready(&["CLUSTER", "INFO"], "cluster_state:ok")
-            .await;
-        server
+    }
+
+    /// One node's answer to a command, as `redis-cli` prints it (empty if it is down).
+    pub fn cli(&self, node: usize, command: &[&str]) -> String {
+        std::process::Command::new("redis-cli")
+            .args(["-p", &self.ports[node].to_string()])
+            .args(command)
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The node (an index into `ports`) that serves `key` as primary, as `live` sees the
+    /// cluster; `None` while no healthy primary serves its slot.
+    pub fn primary_of(&self, live: usize, key: &str) -> Option<usize> {
+        let slot: u16 = self
+            .cli(live, &["CLUSTER", "KEYSLOT", key])
+            .trim()
+            .parse()
+            .ok()?;
+        for line in self.cli(live, &["CLUSTER", "NODES"]).lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(address), Some(flags)) = (fields.get(1), fields.get(2)) else {
+                continue;
+            };
+            if !flags.contains("master") || flags.contains("fail") {
+                continue;
+            }
+            let serves = fields.iter().skip(8).any(|range| {
+                let (low, high) = range.split_once('-').unwrap_or((range, range));
+                matches!((low.parse::<u16>(), high.parse::<u16>()), (Ok(low), Ok(high)) if (low..=high).contains(&slot))
+            });
+            let port = address
+                .split(['@', ','])
+                .next()
+                .and_then(|host| host.rsplit(':').next())
+                .and_then(|port| port.parse::<u16>().ok());
+            if serves {
+                return port.and_then(|port| self.ports.iter().position(|p| *p == port));
+            }
+        }
+        None
+    }
+
+    /// Kills one node (SIGKILL), as a machine lost would.
+    pub fn kill_node(&mut self, node: usize) {
+        let _ = self.children[node].kill();
+        let _ = self.children[node].wait();
+    }
+
+    /// Waits until every other node sees `lost` as failed and the cluster as healthy again
+    /// (its replica promoted and serving its slots).
+    pub async fn wait_failover(&self, lost: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        // Nodes killed before (and not restarted) answer nothing: leave them out.
+        let others: Vec<usize> = (0..self.ports.len())
+            .filter(|n| *n != lost && self.cli(*n, &["PING"]).contains("PONG"))
+            .collect();
+        let address = format!("127.0.0.1:{}@", self.ports[lost]);
+        loop {
+            let failed_and_replaced = others.iter().all(|node| {
+                let seen_failed = self
+                    .cli(*node, &["CLUSTER", "NODES"])
+                    .lines()
+                    .filter(|line| line.contains(&address))
+                    .any(|line| {
+                        line.split_whitespace()
+                            .nth(2)
+                            .is_some_and(|flags| flags.split(',').any(|flag| flag == "fail"))
+                    });
+                seen_failed
+                    && self
+                        .cli(*node, &["CLUSTER", "INFO"])
+                        .contains("cluster_state:ok")
+            });
+            if failed_and_replaced {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no replica took over from node {lost} in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     fn empty() -> Self {
@@ -134,6 +248,19 @@ impl TestRedisServer {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("starting redis-server")
+    }
+
+    /// Waits until one node's answer to `command` contains `expect`.
+    async fn wait_node(&self, node: usize, command: &[&str], expect: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !self.cli(node, command).contains(expect) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis on {} never answered {expect}",
+                self.ports[node]
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn wait_ready(&mut self, command: &[&str], expect: &str) {

@@ -22,6 +22,7 @@ mod postgres_restart;
 mod queue;
 mod queue_admission;
 mod queue_cluster;
+mod queue_cluster_failover;
 mod queue_controls;
 mod queue_live;
 mod queue_restart;
