@@ -246,7 +246,7 @@ async fn run_upgrade_script(
     pid_file: &Path,
     log: &Path,
 ) -> std::process::Output {
-    tokio::process::Command::new("bash")
+    with_gateway_env(&mut tokio::process::Command::new("bash"), redis)
         .arg(SCRIPT)
         .arg("--pid-file")
         .arg(pid_file)
@@ -257,13 +257,6 @@ async fn run_upgrade_script(
         .arg("--")
         .arg("--config")
         .arg(gateway.config_file())
-        .env("REDIS_URL", &redis.url)
-        .env("REDIS_KEY_PREFIX", &redis.prefix)
-        .env("ADMISSION_TOKEN_KEYS", TEST_KEYS)
-        .env("RUST_LOG", "info")
-        .env_remove("GATEWAY_CONFIG")
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
         .output()
         .await
         .expect("running scripts/upgrade-gateway.sh")
@@ -368,21 +361,30 @@ async fn a_gateway_replaced_under_load_by_the_upgrade_script_fails_no_request() 
     replacement.stop().await;
 }
 
-/// The environment of a gateway started by hand on `port`, waiting on `sock`.
-fn upgrade_command(port: u16, sock: &Path, redis: &TestRedis) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway"));
+/// What every gateway these tests start needs: Redis, keys, logs, no stray config file; it
+/// dies with the test.
+fn with_gateway_env<'a>(
+    command: &'a mut tokio::process::Command,
+    redis: &TestRedis,
+) -> &'a mut tokio::process::Command {
     command
-        .arg("--upgrade")
-        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GATEWAY_UPSTREAMS", "127.0.0.1:1")
-        .env("GATEWAY_UPGRADE_SOCK", sock)
         .env("REDIS_URL", &redis.url)
         .env("REDIS_KEY_PREFIX", &redis.prefix)
         .env("ADMISSION_TOKEN_KEYS", TEST_KEYS)
         .env("RUST_LOG", "info")
         .env_remove("GATEWAY_CONFIG")
         .stdin(Stdio::null())
-        .kill_on_drop(true);
+        .kill_on_drop(true)
+}
+
+/// The environment of a gateway started by hand on `port`, waiting on `sock`.
+fn upgrade_command(port: u16, sock: &Path, redis: &TestRedis) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway"));
+    with_gateway_env(&mut command, redis)
+        .arg("--upgrade")
+        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEWAY_UPSTREAMS", "127.0.0.1:1")
+        .env("GATEWAY_UPGRADE_SOCK", sock);
     command
 }
 

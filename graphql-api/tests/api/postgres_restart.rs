@@ -18,7 +18,7 @@ use graphql_api::testing::{TestApp, TestDb, TestPostgresServer};
 use serde_json::{Value, json};
 
 use crate::sale_support::{
-    BOOK, Fan, LOCK, admitted, assert_invariants, card, hold_and_book, key, pay, scalar, seat_ids,
+    BOOK, Fan, LOCK, admitted, assert_invariants, bought, key, scalar, seat_ids,
 };
 
 /// Fans buying at once while Postgres goes down.
@@ -192,24 +192,7 @@ async fn postgres_killed_mid_sale_answers_busy_recovers_alone_and_keeps_every_co
     let seats = seat_ids(db, event, 150).await;
     let mut buyers = Vec::new();
     for pair in seats[..6].chunks(2) {
-        let buyer = admitted(&app, event).await;
-        let booking = hold_and_book(&app, event, &buyer, pair).await["id"]
-            .as_str()
-            .expect("a booking")
-            .to_owned();
-        let paid = pay(
-            &app,
-            event,
-            &buyer,
-            &booking,
-            "CARD",
-            card("4111111111111111"),
-        )
-        .await;
-        assert_eq!(
-            paid["data"]["confirmPayment"]["payment"]["status"], "SUCCEEDED",
-            "{paid}"
-        );
+        let (buyer, _) = bought(&app, event, pair).await;
         buyers.push(buyer.user);
     }
     let before = confirmed_state(db, &buyers).await;

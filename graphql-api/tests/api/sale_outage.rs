@@ -10,9 +10,7 @@ use graphql_api::testing::{RoundTrips, TestApp, admin_database_url};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
 
-use crate::sale_support::{
-    LOCK, admitted, assert_invariants, card, hold_and_book, key, pay, scalar, seat_ids,
-};
+use crate::sale_support::{LOCK, admitted, assert_invariants, bought, key, scalar, seat_ids};
 
 #[tokio::test]
 async fn postgres_away_answers_busy_the_pool_recovers_alone_and_nothing_confirmed_is_lost() {
@@ -27,24 +25,7 @@ async fn postgres_away_answers_busy_the_pool_recovers_alone_and_nothing_confirme
     .await;
     let event = app.seed_event(40).await;
     let seats = seat_ids(&app.db.connection, event, 40).await;
-    let buyer = admitted(&app, event).await;
-    let booking = hold_and_book(&app, event, &buyer, &seats[0..2]).await["id"]
-        .as_str()
-        .expect("a booking")
-        .to_owned();
-    let paid = pay(
-        &app,
-        event,
-        &buyer,
-        &booking,
-        "CARD",
-        card("4111111111111111"),
-    )
-    .await;
-    assert_eq!(
-        paid["data"]["confirmPayment"]["booking"]["status"], "CONFIRMED",
-        "{paid}"
-    );
+    let (_, booking) = bought(&app, event, &seats[0..2]).await;
     let other = admitted(&app, event).await;
     let hold_key = key();
     let ids = vec![seats[5].to_string()];

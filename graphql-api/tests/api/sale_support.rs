@@ -101,6 +101,29 @@ pub async fn pay(
     .await
 }
 
+/// A new admitted fan who holds, books and pays for `seats` by card; returns the fan and the
+/// booking's id, after checking the payment succeeded and the booking is confirmed.
+pub async fn bought(app: &TestApp, event: i64, seats: &[i64]) -> (Fan, String) {
+    let buyer = admitted(app, event).await;
+    let booking = hold_and_book(app, event, &buyer, seats).await["id"]
+        .as_str()
+        .expect("a booking")
+        .to_owned();
+    let paid = pay(
+        app,
+        event,
+        &buyer,
+        &booking,
+        "CARD",
+        card("4111111111111111"),
+    )
+    .await;
+    let payment = &paid["data"]["confirmPayment"];
+    assert_eq!(payment["payment"]["status"], "SUCCEEDED", "{paid}");
+    assert_eq!(payment["booking"]["status"], "CONFIRMED", "{paid}");
+    (buyer, booking)
+}
+
 /// An event's seat ids, lowest first.
 pub async fn seat_ids(db: &DatabaseConnection, event: i64, n: u64) -> Vec<i64> {
     crate::support::first_seat_ids(db, event, n).await
