@@ -102,7 +102,9 @@ def summarise(folder):
         "seconds with no answer / under half | bookings 10 s before / in window |"
     )
     out.append("|---|---|---|---|---|---|")
-    for fault in report["faults"]:
+    for missed in report.get("faults_missed", []):
+        out.append(f"| {missed['kind']} | never injected (due at {missed['at_s']:.0f} s, after the run) | | | | |")
+    for fault in report.get("faults", []):
         start, end = fault["started_s"], fault["ended_s"]
         window = range(int(start), int(end + 0.999) + SETTLE_S + 1)
         before = [answers(timeline, s) for s in range(max(int(start) - BEFORE_S, 0), int(start))]
@@ -126,8 +128,8 @@ def summarise(folder):
             f"({end - start:.1f} s) | {text} | {rate:.0f} -> {min(during)} | {silent} / {low} of {len(during)} "
             f"| {b_before} / {b_during} in {len(during)} s |"
         )
-    longest = report["longest_error_burst"]
-    if longest["seconds"]:
+    longest = report.get("longest_error_burst", {})
+    if longest.get("seconds"):
         out.append("")
         out.append(
             f"longest error burst of the run: {longest['seconds']} s (s {longest['first_s']}-{longest['last_s']}), "
