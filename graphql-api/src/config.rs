@@ -194,6 +194,15 @@ pub struct Config {
     /// How long an admission lasts, in seconds.
     #[arg(long, env = "ADMISSION_TTL_SECS", default_value_t = 900)]
     pub admission_ttl_secs: i64,
+    /// How long an admission's token keeps passing after its fan bought, in seconds: the
+    /// slot goes to the next fan at once, but a `confirmPayment` retried because its answer
+    /// was lost (a dropped connection, an instance killed) must reach its recorded result.
+    #[arg(
+        long,
+        env = "ADMISSION_GRACE_AFTER_PURCHASE_SECS",
+        default_value_t = 120
+    )]
+    pub admission_grace_after_purchase_secs: u64,
     /// Emails that get the admin role (comma-separated): the first admin comes from here.
     #[arg(long, env = "ADMIN_EMAILS", value_delimiter = ',', default_value = "")]
     pub admin_emails: Vec<String>,

@@ -1,6 +1,8 @@
 //! A fan's place in line: joining, leaving, an exact status, and what the fan sees of it
 //! (the admission token once admitted). Redis holds the line ([`crate::queue_store`]).
 
+use std::time::Duration;
+
 use async_graphql::ID;
 use chrono::{TimeZone as _, Utc};
 use entities::event::{self, EventStatus};
@@ -69,7 +71,13 @@ pub(super) async fn exact(state: &AppState, event: i64, fan: &str) -> ApiResult<
 /// Leaves the line or ends the admission, recording `reason`; `NOT_IN_QUEUE` if neither.
 pub async fn leave(state: &AppState, event: i64, fan: &str, reason: OutReason) -> ApiResult<bool> {
     let keys = state.keys().queue(event);
-    match queue_store::leave(state.redis(), &keys, fan, reason).await? {
+    let grace = match reason {
+        OutReason::Booked => {
+            Duration::from_secs(state.config().admission_grace_after_purchase_secs)
+        }
+        _ => Duration::ZERO,
+    };
+    match queue_store::leave(state.redis(), &keys, fan, reason, grace).await? {
         LeaveOutcome::Left => Ok(true),
         LeaveOutcome::Ended(record) => {
             // Sale subscriptions holding this admission close at once, on every instance.

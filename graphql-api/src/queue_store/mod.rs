@@ -89,6 +89,7 @@ pub async fn leave(
     keys: &QueueKeys,
     fan: &str,
     reason: OutReason,
+    grace: Duration,
 ) -> ApiResult<LeaveOutcome> {
     let reply: Vec<String> = run_script(
         redis,
@@ -105,6 +106,7 @@ pub async fn leave(
             fan.to_owned(),
             reason.as_str().to_owned(),
             keys.admission_prefix.clone(),
+            grace.as_millis().to_string(),
         ],
     )
     .await?;

@@ -17,8 +17,9 @@ use tokens::store::{self, FIFO_BASE, NOW_MS, STATUS_BODY};
 /// can call it directly). KEYS: [`QueueKeys::join_keys`]. ARGV: fan opens_ms.
 pub static JOIN: LazyLock<Script> = LazyLock::new(|| Script::from_lua(store::join_script()));
 
-/// Leave the line or end an admission, recording why.
-/// KEYS: wait pre adm tok out alive. ARGV: fan reason admission_prefix.
+/// Leave the line or end an admission, recording why. An admission ended by a purchase keeps
+/// its record (so its token still passes) for at most `grace_ms`; any other end deletes it.
+/// KEYS: wait pre adm tok out alive. ARGV: fan reason admission_prefix grace_ms.
 /// Returns {outcome (LEFT|ENDED|NONE), token record}.
 pub static LEAVE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
@@ -34,7 +35,15 @@ if redis.call('ZREM', KEYS[3], fan) == 1 then
   redis.call('HDEL', KEYS[4], fan)
   redis.call('HSET', KEYS[5], fan, ARGV[2])
   local jti = string.match(record, '^([^|]+)')
-  if jti then redis.call('DEL', ARGV[3] .. jti) end
+  if jti then
+    local key = ARGV[3] .. jti
+    local grace = tonumber(ARGV[4] or '0')
+    if ARGV[2] == 'booked' and grace > 0 then
+      if redis.call('PTTL', key) > grace then redis.call('PEXPIRE', key, grace) end
+    else
+      redis.call('DEL', key)
+    end
+  end
   return {'ENDED', record}
 end
 return {'NONE', ''}

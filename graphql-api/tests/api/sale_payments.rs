@@ -1,11 +1,18 @@
 //! Bookings and payments: the whole paid path, declines, timeouts, malformed details, and
 //! buying with an access token where there is no queue.
 
-use graphql_api::testing::{TestApp, first_error_code};
+use graphql_api::{
+    queue,
+    testing::{TestApp, first_error_code},
+};
 use serde_json::json;
 
-use crate::sale_support::{
-    LOCK, admitted, assert_invariants, book, card, lock, pay, seat_ids, seat_status,
+use crate::{
+    queue_support,
+    sale_support::{
+        Fan, LOCK, PAY, admitted, assert_invariants, book, card, hold_and_book, key, lock, pay,
+        scalar, seat_ids, seat_status,
+    },
 };
 
 #[tokio::test]
@@ -286,4 +293,107 @@ async fn on_an_ungated_event_a_signed_in_fan_buys_with_their_access_token() {
     assert_eq!(anonymous_read.1["data"]["availability"]["total"], 100);
     assert_eq!(first_error_code(&anonymous_lock.1), Some("UNAUTHENTICATED"));
     assert!(held["data"]["lockSeats"]["id"].is_string(), "{held}");
+}
+
+/// A fan let in by the queue itself (joined, admitted by a tick), so that buying ends a real
+/// admission.
+async fn admitted_by_the_queue(app: &TestApp, event: i64) -> Fan {
+    let state = &app.instance.state;
+    let model = queue_support::event(state, event).await;
+    queue_support::set_limits(state, event, 100.0, 10).await;
+    let identity = queue_support::fan();
+    app.ensure_user(identity.user_id).await;
+    queue::join(state, &model, &identity).await.expect("join");
+    let admitted = queue_support::admit_all(state, &queue_support::active(&model), 1, 50).await;
+    assert_eq!(admitted, vec![identity.fan_key()], "the fan was let in");
+    let status = queue::status(state, &model, &identity)
+        .await
+        .expect("status");
+    Fan {
+        user: identity.user_id,
+        token: status.admission.expect("an admission").token,
+    }
+}
+
+#[tokio::test]
+async fn a_purchase_whose_answer_was_lost_replays_to_its_retry_though_the_admission_ended() {
+    let app = TestApp::spawn().await;
+    let event = app.seed_event(20).await;
+    let seats = seat_ids(&app.db.connection, event, 2).await;
+    let fan = admitted_by_the_queue(&app, event).await;
+    let booking = hold_and_book(&app, event, &fan, &seats).await["id"]
+        .as_str()
+        .expect("a booking")
+        .to_owned();
+    let request = json!({
+        "query": PAY,
+        "variables": { "booking": booking, "method": "CARD", "details": card("4111111111111111"), "key": key() },
+    });
+    let confirm_on = |base: String| {
+        let (token, request) = (fan.token.clone(), request.clone());
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/sale/{event}/graphql"))
+                .bearer_auth(token)
+                .json(&request)
+                .send()
+                .await
+                .expect("an answer")
+                .json::<serde_json::Value>()
+                .await
+                .expect("JSON")
+        }
+    };
+    // The retry lands on another instance, as when the first one was killed: nothing of the
+    // first attempt is cached there.
+    let other = app.spawn_instance(|_| {}).await;
+
+    // The answer of the first attempt is lost on the way (a connection cut, an instance
+    // killed): the client sends the same request again, with the same key.
+    let first = confirm_on(app.base_url()).await;
+    let state = &app.instance.state;
+    let model = queue_support::event(state, event).await;
+    let identity = graphql_api::auth::Identity {
+        user_id: fan.user,
+        role: entities::user::Role::Fan,
+    };
+    let after_purchase = queue::status(state, &model, &identity)
+        .await
+        .expect("status");
+    let retried = confirm_on(other.base_url()).await;
+    let new_hold = lock(&app, event, &fan, &seats[..1]).await;
+
+    assert_eq!(
+        first["data"]["confirmPayment"]["payment"]["status"], "SUCCEEDED",
+        "{first}"
+    );
+    assert_eq!(
+        after_purchase.state,
+        queue::QueueState::Completed,
+        "buying ended the admission: the slot went to the next fan"
+    );
+    assert_eq!(
+        queue_support::admitted_now(state, event).await,
+        0,
+        "nobody counts against the cap"
+    );
+    assert_eq!(
+        retried["data"]["confirmPayment"], first["data"]["confirmPayment"],
+        "the retry gets the purchase it made, not TOKEN_REVOKED: {retried}"
+    );
+    assert_eq!(
+        first_error_code(&new_hold),
+        Some("SEAT_TAKEN"),
+        "{new_hold}"
+    );
+    assert_eq!(
+        scalar(
+            &app.db.connection,
+            &format!("SELECT count(*) FROM payments WHERE booking_id = '{booking}'")
+        )
+        .await,
+        1,
+        "one payment"
+    );
+    assert_invariants(&app.db.connection, "after a replayed purchase").await;
 }
