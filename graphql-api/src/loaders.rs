@@ -86,9 +86,3 @@ impl Loader<EventCategories> for DbLoader {
         Ok(by_event)
     }
 }
-
-impl From<LoadError> for crate::error::ApiError {
-    fn from(error: LoadError) -> Self {
-        crate::error::ApiError::Internal(error)
-    }
-}

@@ -212,6 +212,14 @@ const POOL_BUSY_RETRY_MS: u64 = 1_000;
 
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
+        std::sync::Arc::new(error).into()
+    }
+}
+
+/// A failure shared by every waiter of a cache or a loader: judged by its whole chain, like
+/// any other, so Postgres away is `BUSY` there too (flattening it to text lost the cause).
+impl From<std::sync::Arc<anyhow::Error>> for ApiError {
+    fn from(error: std::sync::Arc<anyhow::Error>) -> Self {
         // An overload (the statement was never sent) or Postgres away (restarting, failing
         // over): answered as `BUSY` like the shed gate's, never as `INTERNAL_ERROR`. A
         // connection that broke around a commit is why clients retry with the same key.
@@ -224,7 +232,7 @@ impl From<anyhow::Error> for ApiError {
                 retry_after_ms: POOL_BUSY_RETRY_MS,
             };
         }
-        ApiError::Internal(std::sync::Arc::new(error))
+        ApiError::Internal(error)
     }
 }
 

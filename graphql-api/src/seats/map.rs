@@ -19,7 +19,7 @@ use sea_orm::{
 
 use crate::{
     answers::ImmutableFile,
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     inventory,
     layout::{LayoutSeat, MapBounds, MapSection, SeatCategory, SeatLayout, SeatRun, build_layout},
     live::seats as seat_changes,
@@ -97,7 +97,7 @@ pub async fn layout_file(state: &AppState, event_id: i64) -> ApiResult<Arc<Immut
             Ok::<_, anyhow::Error>(Arc::new(ImmutableFile::new(json.into())))
         })
         .await
-        .map_err(|error: Arc<anyhow::Error>| anyhow::anyhow!("{error:#}").into())
+        .map_err(ApiError::from)
 }
 
 /// Builds an event's seat map from the cached layout and the seats' current state.
@@ -144,7 +144,7 @@ async fn states(state: &AppState, event_id: i64, sequence: i64) -> ApiResult<Arc
             Ok::<_, anyhow::Error>(Arc::<str>::from(status))
         })
         .await
-        .map_err(|error: Arc<anyhow::Error>| anyhow::anyhow!("{error:#}").into())
+        .map_err(ApiError::from)
 }
 
 async fn layout(state: &AppState, event_id: i64) -> ApiResult<Arc<SeatLayout>> {
@@ -179,5 +179,5 @@ async fn layout(state: &AppState, event_id: i64) -> ApiResult<Arc<SeatLayout>> {
             Ok::<_, anyhow::Error>(Arc::new(build_layout(&seats, &categories)))
         })
         .await
-        .map_err(|error: Arc<anyhow::Error>| anyhow::anyhow!("{error:#}").into())
+        .map_err(ApiError::from)
 }

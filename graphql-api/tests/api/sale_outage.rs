@@ -34,6 +34,18 @@ async fn postgres_away_answers_busy_the_pool_recovers_alone_and_nothing_confirme
 
     relay.cut();
     let (status, during) = app.post_json_as(Some(&other.token), &path, &request).await;
+    // Reads shared by many waiters (the seat states' cache, the categories' loader) too.
+    let states = app
+        .sale_as(&other.token, event, "{ seatStates { states } }", json!({}))
+        .await;
+    let categories = app
+        .sale_as(
+            &other.token,
+            event,
+            "{ seatCategories { name } }",
+            json!({}),
+        )
+        .await;
     relay.restore();
     let mut after = json!(null);
     for _ in 0..100 {
@@ -60,6 +72,9 @@ async fn postgres_away_answers_busy_the_pool_recovers_alone_and_nothing_confirme
         "{during}"
     );
     assert_eq!(status, 503, "{during}");
+    for read in [&states, &categories] {
+        assert_eq!(read["errors"][0]["extensions"]["code"], "BUSY", "{read}");
+    }
     let hold = after["data"]["lockSeats"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("the pool came back by itself: {after}"));
