@@ -159,9 +159,19 @@ fn connect_failure(error: &anyhow::Error) -> String {
             }
         })
     });
-    match io {
-        Some(io) => format!("{step}.{:?}", io.kind()),
-        None => step.to_owned(),
+    // An upgrade answered with another status than 101 (a gate failing closed, a limit).
+    let status = error.chain().find_map(|cause| {
+        match cause.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+            Some(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Some(response.status().as_u16())
+            }
+            _ => None,
+        }
+    });
+    match (io, status) {
+        (Some(io), _) => format!("{step}.{:?}", io.kind()),
+        (None, Some(status)) => format!("{step}.HTTP_{status}"),
+        (None, None) => step.to_owned(),
     }
 }
 
@@ -188,6 +198,17 @@ mod tests {
         assert_eq!(
             connect_failure(&reset.expect_err("an error")),
             "upgrade.ConnectionReset"
+        );
+        let mut refused = tokio_tungstenite::tungstenite::http::Response::new(None);
+        *refused.status_mut() =
+            tokio_tungstenite::tungstenite::http::StatusCode::SERVICE_UNAVAILABLE;
+        let refused: anyhow::Result<()> = Err(tokio_tungstenite::tungstenite::Error::Http(
+            Box::new(refused),
+        ))
+        .context("upgrading to a WebSocket");
+        assert_eq!(
+            connect_failure(&refused.expect_err("an error")),
+            "upgrade.HTTP_503"
         );
         assert_eq!(
             connect_failure(&anyhow::anyhow!("subscribing")),
