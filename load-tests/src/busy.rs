@@ -19,14 +19,16 @@ pub const CODE: &str = "BUSY";
 /// counted apart (`transient.answers`, `transient.<code>`, `transient.retries`,
 /// `transient.gave_up`): the gateway failing closed while Redis is away, no healthy API
 /// instance, an instance lost mid-request, the gateway at its connection cap, a connection
-/// refused or cut. Sending again is safe for everything a fan sends: the sale mutations
-/// carry idempotency keys and the queue's operations are idempotent.
-pub const TRANSIENT: [&str; 5] = [
+/// refused or cut, and a retry that found its key's first attempt still running (its answer
+/// was lost; the web client retries it too). Sending again is safe for everything a fan
+/// sends: the sale mutations carry idempotency keys and the queue's operations are idempotent.
+pub const TRANSIENT: [&str; 6] = [
     "GATE_UNAVAILABLE",
     "NO_UPSTREAM",
     "UPSTREAM_ERROR",
     "GATEWAY_BUSY",
     "TRANSPORT",
+    "IDEMPOTENCY_IN_PROGRESS",
 ];
 
 /// The counter family of a code worth sending again: `busy` or `transient`; `None` for
@@ -86,6 +88,11 @@ mod tests {
         assert_eq!(retry_family("BUSY"), Some("busy"));
         assert_eq!(retry_family("GATE_UNAVAILABLE"), Some("transient"));
         assert_eq!(retry_family("TRANSPORT"), Some("transient"));
+        assert_eq!(
+            retry_family("IDEMPOTENCY_IN_PROGRESS"),
+            Some("transient"),
+            "the web client retries it too"
+        );
         assert_eq!(retry_family("SEAT_TAKEN"), None);
         assert_eq!(
             retry_family("TIMEOUT"),
