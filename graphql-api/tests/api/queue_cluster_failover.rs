@@ -254,25 +254,25 @@ async fn a_primary_killed_mid_rush_is_replaced_by_its_replica_and_the_line_keeps
             Some(*ticket),
             "a fan in line before the failure keeps their place"
         );
-        kept.push((*ticket, identity.clone()));
+        kept.push((*ticket, *identity));
     }
     for (identity, (ticket, at)) in late.iter().zip(&late_joins) {
         let now = status_retrying(state, &event, identity).await;
         if now.state == QueueState::NotInQueue {
-            lost.push((identity.clone(), *at));
+            lost.push((*identity, *at));
         } else {
             assert_eq!(
                 now.ticket_number,
                 Some(*ticket),
                 "an acknowledged join holds"
             );
-            kept.push((*ticket, identity.clone()));
+            kept.push((*ticket, *identity));
         }
     }
     for (identity, _) in &lost {
         let again = join_retrying(state, &event, identity).await;
         assert_eq!(again.state, QueueState::Waiting);
-        kept.push((again.ticket_number.expect("a ticket"), identity.clone()));
+        kept.push((again.ticket_number.expect("a ticket"), *identity));
     }
     // Now let the first 150 in: they must be exactly the 150 lowest tickets.
     set_limits(state, event.id, 1_000.0, 150).await;
