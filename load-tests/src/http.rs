@@ -190,35 +190,9 @@ impl Http {
         bearer: Option<&str>,
         expected: &[&str],
     ) -> Result<Value, ApiError> {
-        let recorder = &self.inner.recorder;
-        let mut attempt = 0;
-        let (started, result) = loop {
-            let started = Instant::now();
-            let result = self.send(fan, path, query, &variables, bearer).await;
-            let family = match &result {
-                Err(error) => busy::retry_family(&error.code).map(|family| (family, error)),
-                Ok(_) => None,
-            };
-            match family {
-                Some((family, error)) => {
-                    recorder.count(&format!("{family}.answers"), 1);
-                    recorder.count(&format!("{family}.{op}"), 1);
-                    if family != "busy" {
-                        recorder.count(&format!("{family}.{}", error.code), 1);
-                    }
-                    if attempt >= busy::MAX_RETRIES {
-                        recorder.count(&format!("{family}.gave_up"), 1);
-                        break (started, result);
-                    }
-                    let wait = busy::delay(busy::hint(error), attempt, rand::random::<f64>());
-                    recorder.count(&format!("{family}.retries"), 1);
-                    recorder.value(&format!("{family}.backoff"), micros(wait));
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                None => break (started, result),
-            }
-        };
+        let (started, result) = self
+            .retrying(op, || self.send(fan, path, query, &variables, bearer))
+            .await;
         let outcome = match &result {
             Ok(_) => Outcome::Ok,
             Err(error) if expected.contains(&error.code.as_str()) => {
@@ -226,15 +200,51 @@ impl Http {
             }
             Err(error) => Outcome::Error(error.code.clone()),
         };
-        recorder.request(op, started.elapsed(), outcome);
+        self.inner.recorder.request(op, started.elapsed(), outcome);
         result
     }
 
+    /// Sends with `send` until the answer is not one worth sending again (`BUSY`, a part
+    /// away) or the retries run out, counting each answer, retry and wait; the last try's
+    /// start and result.
+    async fn retrying<F, Fut>(&self, op: &str, mut send: F) -> (Instant, Result<Value, ApiError>)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, ApiError>>,
+    {
+        let recorder = &self.inner.recorder;
+        let mut attempt = 0;
+        loop {
+            let started = Instant::now();
+            let result = send().await;
+            let family = match &result {
+                Err(error) => busy::retry_family(&error.code).map(|family| (family, error)),
+                Ok(_) => None,
+            };
+            let Some((family, error)) = family else {
+                return (started, result);
+            };
+            recorder.count(&format!("{family}.answers"), 1);
+            recorder.count(&format!("{family}.{op}"), 1);
+            if family != "busy" {
+                recorder.count(&format!("{family}.{}", error.code), 1);
+            }
+            if attempt >= busy::MAX_RETRIES {
+                recorder.count(&format!("{family}.gave_up"), 1);
+                return (started, result);
+            }
+            let wait = busy::delay(busy::hint(error), attempt, rand::random::<f64>());
+            recorder.count(&format!("{family}.retries"), 1);
+            recorder.value(&format!("{family}.backoff"), micros(wait));
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
     /// GETs a JSON file (the seat layout) as fan `fan`, recorded under `op`: the parsed body,
-    /// or the coded error of a refusal.
+    /// or the coded error of a refusal. `BUSY` and a part away are retried as in [`Self::gql`].
     pub async fn get_json(&self, fan: usize, op: &str, path: &str) -> Result<Value, ApiError> {
-        let started = Instant::now();
-        let result = self.fetch(fan, path).await;
+        let (started, result) = self.retrying(op, || self.fetch(fan, path)).await;
         let outcome = match &result {
             Ok(_) => Outcome::Ok,
             Err(error) => Outcome::Error(error.code.clone()),
@@ -322,7 +332,64 @@ impl Http {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
     use super::*;
+
+    /// A server answering each connection with the next of `answers` (status, JSON body)
+    /// and closing it; the number of requests it took.
+    async fn scripted(
+        answers: Vec<(u16, &'static str)>,
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = taken.clone();
+        tokio::spawn(async move {
+            for (status, body) in answers {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut head = vec![0_u8; 4096];
+                let _ = stream.read(&mut head).await;
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        (base, taken)
+    }
+
+    #[tokio::test]
+    async fn a_layout_answered_busy_is_fetched_again_and_counted_as_a_retry() {
+        let (base, taken) = scripted(vec![
+            (
+                503,
+                r#"{"error":{"code":"BUSY","message":"busy","retryAfterMs":1}}"#,
+            ),
+            (200, r#"{"runs":[1,2]}"#),
+        ])
+        .await;
+        let recorder = Arc::new(crate::metrics::Recorder::new(0.0));
+        let http =
+            Http::new(&base, 1, 4, Duration::from_secs(5), recorder.clone()).expect("client");
+
+        let layout = http.get_json(0, "layout", "/events/1/layout.json").await;
+
+        assert_eq!(
+            layout.expect("the second answer")["runs"],
+            serde_json::json!([1, 2])
+        );
+        assert_eq!(taken.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let counters = recorder.take().counters;
+        assert_eq!(counters.get("busy.retries"), Some(&1), "{counters:?}");
+        assert_eq!(counters.get("busy.layout"), Some(&1), "{counters:?}");
+    }
 
     #[test]
     fn graphql_errors_give_their_extension_code() {
