@@ -17,8 +17,9 @@ use tokens::store::{self, FIFO_BASE, NOW_MS, STATUS_BODY};
 /// can call it directly). KEYS: [`QueueKeys::join_keys`]. ARGV: fan opens_ms.
 pub static JOIN: LazyLock<Script> = LazyLock::new(|| Script::from_lua(store::join_script()));
 
-/// Leave the line or end an admission, recording why. An admission ended by a purchase keeps
-/// its record (so its token still passes) for at most `grace_ms`; any other end deletes it.
+/// Leave the line or end an admission, recording why. An ended admission's record (what its
+/// token passes on) is deleted, or with `grace_ms` > 0 kept for at most that long (the caller
+/// gives a grace to a purchase only).
 /// KEYS: wait pre adm tok out alive. ARGV: fan reason admission_prefix grace_ms.
 /// Returns {outcome (LEFT|ENDED|NONE), token record}.
 pub static LEAVE: LazyLock<Script> = LazyLock::new(|| {
@@ -38,7 +39,7 @@ if redis.call('ZREM', KEYS[3], fan) == 1 then
   if jti then
     local key = ARGV[3] .. jti
     local grace = tonumber(ARGV[4] or '0')
-    if ARGV[2] == 'booked' and grace > 0 then
+    if grace > 0 then
       if redis.call('PTTL', key) > grace then redis.call('PEXPIRE', key, grace) end
     else
       redis.call('DEL', key)

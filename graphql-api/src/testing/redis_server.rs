@@ -57,31 +57,14 @@ impl TestRedisServer {
 
     /// Three primaries forming a Redis Cluster (no replicas).
     pub async fn cluster() -> Self {
-        let mut server = Self::empty();
-        for _ in 0..3 {
-            server.spawn_node(&["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"]);
-        }
-        server.wait_ready(&["PING"], "PONG").await;
-        server.create_cluster(0);
-        server
-            .wait_ready(&["CLUSTER", "INFO"], "cluster_state:ok")
-            .await;
-        server
+        Self::build_cluster(3, 0, "5000").await
     }
 
     /// Three primaries, each with one replica, as a production cluster runs: a primary that
     /// stops answering for a second (`cluster-node-timeout` 1000 ms) is replaced by its
     /// replica. Returns once every replica has synced with its primary.
     pub async fn cluster_with_replicas() -> Self {
-        let mut server = Self::empty();
-        for _ in 0..6 {
-            server.spawn_node(&["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"]);
-        }
-        server.wait_ready(&["PING"], "PONG").await;
-        server.create_cluster(1);
-        server
-            .wait_ready(&["CLUSTER", "INFO"], "cluster_state:ok")
-            .await;
+        let server = Self::build_cluster(6, 1, "1000").await;
         let replicas: Vec<usize> = (0..server.ports.len())
             .filter(|node| server.cli(*node, &["ROLE"]).starts_with("slave"))
             .collect();
@@ -91,6 +74,25 @@ impl TestRedisServer {
                 .wait_node(node, &["INFO", "replication"], "master_link_status:up")
                 .await;
         }
+        server
+    }
+
+    /// `nodes` cluster nodes with `replicas` per primary, once the cluster reports itself ok.
+    async fn build_cluster(nodes: usize, replicas: u8, node_timeout_ms: &str) -> Self {
+        let mut server = Self::empty();
+        for _ in 0..nodes {
+            server.spawn_node(&[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-node-timeout",
+                node_timeout_ms,
+            ]);
+        }
+        server.wait_ready(&["PING"], "PONG").await;
+        server.create_cluster(replicas);
+        server
+            .wait_ready(&["CLUSTER", "INFO"], "cluster_state:ok")
+            .await;
         server
     }
 
@@ -274,11 +276,7 @@ impl TestRedisServer {
                 if matches!(self.children[node].try_wait(), Ok(Some(_))) {
                     self.restart_node(node);
                 }
-                let output = std::process::Command::new("redis-cli")
-                    .args(["-p", &port.to_string()])
-                    .args(command)
-                    .output();
-                if output.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(expect)) {
+                if self.cli(node, command).contains(expect) {
                     break;
                 }
                 assert!(

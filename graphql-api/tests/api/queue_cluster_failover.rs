@@ -34,36 +34,35 @@ const POSITION: &str = "subscription($e: ID!) { queuePosition(eventId: $e) { sta
 const CHANGES: &str =
     "subscription { seatAvailability { fromSequence toSequence changes { seatId status } } }";
 
-/// Joins, retrying while the cluster answers `BUSY` (a client backs off the same way).
-async fn join_retrying(state: &AppState, event: &event::Model, identity: &Identity) -> QueueStatus {
+/// Runs `call` again while the cluster answers `BUSY` (a client backs off the same way);
+/// any other error fails the test.
+async fn retrying_busy<T, F, Fut>(what: &str, mut call: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match queue::join(state, event, identity).await {
-            Ok(status) => return status,
+        match call().await {
+            Ok(value) => return value,
             Err(ApiError::Busy { .. }) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Err(error) => panic!("a join answered {error:?}, not BUSY"),
+            Err(error) => panic!("{what} answered {error:?}, not BUSY"),
         }
     }
 }
 
-/// Reads a fan's place, retrying while the cluster answers `BUSY`.
+async fn join_retrying(state: &AppState, event: &event::Model, identity: &Identity) -> QueueStatus {
+    retrying_busy("a join", || queue::join(state, event, identity)).await
+}
+
 async fn status_retrying(
     state: &AppState,
     event: &event::Model,
     identity: &Identity,
 ) -> QueueStatus {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match queue::status(state, event, identity).await {
-            Ok(status) => return status,
-            Err(ApiError::Busy { .. }) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(error) => panic!("a status answered {error:?}, not BUSY"),
-        }
-    }
+    retrying_busy("a status", || queue::status(state, event, identity)).await
 }
 
 /// The live nodes where some client subscribed to `channel`.
