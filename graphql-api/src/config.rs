@@ -270,6 +270,10 @@ pub struct Config {
     /// What a healthy adjustment adds to the cap (shoppers).
     #[arg(long, env = "AUTOPILOT_CAPACITY_STEP", default_value_t = 50)]
     pub autopilot_capacity_step: u32,
+    /// What a healthy adjustment multiplies the rate and cap by until the event's first
+    /// distress, when that is more than a step (1: steps from the start).
+    #[arg(long, env = "AUTOPILOT_GROWTH", default_value_t = 1.5)]
+    pub autopilot_growth: f64,
     /// What a distressed adjustment multiplies the rate and cap by.
     #[arg(long, env = "AUTOPILOT_CUT_FACTOR", default_value_t = 0.7)]
     pub autopilot_cut_factor: f64,

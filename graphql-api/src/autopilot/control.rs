@@ -1,5 +1,7 @@
 //! The controller, pure: from an event's limits, its bounds and the sale path's health, the
-//! next limits and a reason a person can read. Additive increase while healthy,
+//! next limits and a reason a person can read. Multiplicative increase while healthy until the
+//! first distress (slow start: a sale opens with a crowd at the door, and additive steps took
+//! tens of seconds to find what the path can take), additive increase after it,
 //! multiplicative cut on distress (AIMD), hold in between; never outside the bounds, at most
 //! one change per interval, and an admin's pin always wins. The clock is an argument.
 
@@ -84,6 +86,10 @@ pub struct Observed {
     /// Whether seats are left to sell: while none is free nobody is admitted, so raising the
     /// limits would only let a crowd in at once when a seat comes back.
     pub supply: Supply,
+    /// When the rate last stopped an admission tick with fans still waiting (ms).
+    pub rate_hit_ms: Option<i64>,
+    /// When the cap last stopped an admission tick with fans still waiting (ms).
+    pub cap_hit_ms: Option<i64>,
 }
 
 /// How the controller reacts (from the configuration).
@@ -93,6 +99,9 @@ pub struct Tuning {
     pub interval_ms: i64,
     pub rate_step: f64,
     pub capacity_step: u32,
+    /// Factor a healthy raise multiplies the limits by until the first distress (1: additive
+    /// steps from the start).
+    pub growth: f64,
     pub cut_factor: f64,
     pub busy_share: f64,
     pub pool_pressure: f64,
@@ -107,6 +116,8 @@ pub struct Situation {
     pub bounds: Bounds,
     /// When the autopilot last changed the limits (ms), if ever.
     pub changed_ms: Option<i64>,
+    /// When the autopilot last cut the limits on distress (ms), if ever.
+    pub cut_ms: Option<i64>,
 }
 
 /// What the controller decided.
@@ -118,6 +129,8 @@ pub struct Decision {
     /// True when only the interval since the last change kept it from deciding (nothing new
     /// to say).
     pub waiting: bool,
+    /// True when this is a cut on distress (raises are additive from then on).
+    pub cut: bool,
     pub reason: String,
 }
 
@@ -141,6 +154,7 @@ pub fn decide(
         limits: current,
         changed: false,
         waiting: false,
+        cut: false,
         reason,
     };
     if situation.mode == Mode::Pinned {
@@ -189,7 +203,10 @@ pub fn decide(
             rate: cents(base_rate * tuning.cut_factor),
             capacity: (f64::from(base_capacity) * tuning.cut_factor).floor() as u32,
         });
-        return change(current, next, &format!("distress: {symptom}"));
+        return Decision {
+            cut: true,
+            ..change(current, next, &format!("distress: {symptom}"))
+        };
     }
     if observed.supply != Supply::OnSale {
         return hold(format!(
@@ -207,21 +224,37 @@ pub fn decide(
             health.p99_ms, tuning.target_p99_ms
         ));
     }
-    // Before any admission the rate counts as binding when the path is judged healthy; a quiet
-    // path needs the evidence (else a sale not yet open would creep to its highest rate).
-    let rate_binds = match observed.achieved_rate {
-        None => !quiet,
-        Some(achieved) => achieved >= current.rate * CAP_IN_USE,
-    };
-    let cap_binds = observed.admitted as f64 >= f64::from(current.capacity) * CAP_IN_USE;
+    // A limit binds when it stopped an admission tick lately with fans waiting, or by the
+    // smoothed figures (which lag a raise by seconds). Before any admission the rate counts as
+    // binding when the path is judged healthy; a quiet path needs the evidence (else a sale
+    // not yet open would creep to its highest rate).
+    let hit_lately = |hit: Option<i64>| hit.is_some_and(|at| now_ms - at <= tuning.interval_ms);
+    let rate_binds = hit_lately(observed.rate_hit_ms)
+        || match observed.achieved_rate {
+            None => !quiet,
+            Some(achieved) => achieved >= current.rate * CAP_IN_USE,
+        };
+    let cap_binds = hit_lately(observed.cap_hit_ms)
+        || observed.admitted as f64 >= f64::from(current.capacity) * CAP_IN_USE;
+    let growing = !quiet && situation.cut_ms.is_none() && tuning.growth > 1.0;
     let next = situation.bounds.clamp(Limits {
         rate: if rate_binds {
-            cents(current.rate + tuning.rate_step)
+            let step = current.rate + tuning.rate_step;
+            cents(if growing {
+                step.max(current.rate * tuning.growth)
+            } else {
+                step
+            })
         } else {
             current.rate
         },
         capacity: if cap_binds {
-            current.capacity.saturating_add(tuning.capacity_step)
+            let step = current.capacity.saturating_add(tuning.capacity_step);
+            if growing {
+                step.max((f64::from(current.capacity) * tuning.growth).ceil() as u32)
+            } else {
+                step
+            }
         } else {
             current.capacity
         },
@@ -230,6 +263,13 @@ pub fn decide(
         format!(
             "quiet: {} sale operations (< {}) and no distress for {} intervals",
             health.operations, tuning.min_samples, QUIET_INTERVALS
+        )
+    } else if growing {
+        format!(
+            "healthy: p99 {} ms < {} ms target, no distress yet (x{})",
+            health.p99_ms,
+            tuning.target_p99_ms,
+            show(tuning.growth)
         )
     } else {
         format!(
@@ -325,6 +365,7 @@ fn change(from: Limits, to: Limits, why: &str) -> Decision {
         limits: to,
         changed: to != from,
         waiting: false,
+        cut: false,
         reason: format!("{why}, {}", parts.join(", ")),
     }
 }

@@ -12,6 +12,7 @@ fn tuning() -> Tuning {
         interval_ms: 3_000,
         rate_step: 4.0,
         capacity_step: 50,
+        growth: 1.0,
         cut_factor: 0.5,
         busy_share: 0.01,
         pool_pressure: 0.9,
@@ -30,6 +31,7 @@ fn situation(rate: f64, capacity: u32) -> Situation {
             max_capacity: 1_000,
         },
         changed_ms: Some(NOW - 10_000),
+        cut_ms: None,
     }
 }
 
@@ -50,6 +52,7 @@ fn busy_queue(limits: &Situation) -> Observed {
         admitted: u64::from(limits.limits.capacity),
         achieved_rate: Some(limits.limits.rate),
         supply: Supply::OnSale,
+        ..Observed::default()
     }
 }
 
@@ -127,6 +130,7 @@ fn a_cut_starts_from_the_shoppers_there_are_and_the_rate_achieved() {
         admitted: 300,
         achieved_rate: Some(30.0),
         supply: Supply::OnSale,
+        ..Observed::default()
     };
     let slow = Health {
         p99_ms: 2_000,
@@ -282,6 +286,7 @@ fn a_quiet_sale_path_before_any_admission_does_not_creep_up() {
         admitted: 0,
         achieved_rate: None,
         supply: Supply::OnSale,
+        ..Observed::default()
     };
 
     let decision = decide(&now, Some(&silent), &not_open_yet, &tuning(), NOW);
@@ -356,6 +361,7 @@ fn a_cap_nobody_fills_is_not_raised() {
         admitted: 20,
         achieved_rate: Some(5.0),
         supply: Supply::OnSale,
+        ..Observed::default()
     };
 
     let decision = decide(&now, Some(&healthy()), &idle, &tuning(), NOW);
@@ -365,5 +371,142 @@ fn a_cap_nobody_fills_is_not_raised() {
         decision.reason.contains("neither the rate nor the cap"),
         "{}",
         decision.reason
+    );
+}
+
+/// The tuning with slow start on: x1.5 until the first distress.
+fn growing() -> Tuning {
+    Tuning {
+        growth: 1.5,
+        ..tuning()
+    }
+}
+
+#[test]
+fn before_any_distress_a_healthy_path_multiplies_the_limits() {
+    let now = situation(20.0, 200);
+
+    let decision = decide(&now, Some(&healthy()), &busy_queue(&now), &growing(), NOW);
+
+    assert_eq!(
+        decision.limits,
+        Limits {
+            rate: 30.0,
+            capacity: 300
+        }
+    );
+    assert_eq!(
+        decision.reason,
+        "healthy: p99 120 ms < 400 ms target, no distress yet (x1.5), raising rate 20 -> 30/s, \
+         raising cap 200 -> 300"
+    );
+}
+
+#[test]
+fn after_a_cut_a_healthy_path_raises_by_steps_only() {
+    let now = Situation {
+        cut_ms: Some(NOW - 60_000),
+        ..situation(20.0, 200)
+    };
+
+    let decision = decide(&now, Some(&healthy()), &busy_queue(&now), &growing(), NOW);
+
+    assert_eq!(
+        decision.limits,
+        Limits {
+            rate: 24.0,
+            capacity: 250
+        }
+    );
+    assert!(!decision.cut);
+}
+
+#[test]
+fn a_cut_on_distress_says_so_and_growth_never_passes_the_bounds() {
+    let near_top = situation(80.0, 900);
+    let slow = Health {
+        p99_ms: 900,
+        ..healthy()
+    };
+
+    let grown = decide(
+        &near_top,
+        Some(&healthy()),
+        &busy_queue(&near_top),
+        &growing(),
+        NOW,
+    );
+    let cut = decide(
+        &near_top,
+        Some(&slow),
+        &busy_queue(&near_top),
+        &growing(),
+        NOW,
+    );
+
+    assert_eq!(
+        grown.limits,
+        Limits {
+            rate: 100.0,
+            capacity: 1_000
+        }
+    );
+    assert!(!grown.cut);
+    assert!(cut.cut && cut.changed, "{cut:?}");
+}
+
+#[test]
+fn a_quiet_path_raises_by_steps_even_before_any_distress() {
+    let mut now = situation(20.0, 200);
+    now.changed_ms = Some(NOW - 3 * tuning().interval_ms);
+    let quiet = Health {
+        operations: 3,
+        ..healthy()
+    };
+
+    let decision = decide(&now, Some(&quiet), &busy_queue(&now), &growing(), NOW);
+
+    assert_eq!(decision.limits.capacity, 250, "{decision:?}");
+}
+
+#[test]
+fn a_limit_that_stopped_a_tick_lately_binds_though_the_smoothed_rate_lags() {
+    let now = situation(20.0, 200);
+    // The smoothed rate still remembers a slower past; the cap has room.
+    let lagging = Observed {
+        admitted: 50,
+        achieved_rate: Some(12.0),
+        supply: Supply::OnSale,
+        rate_hit_ms: Some(NOW - 500),
+        cap_hit_ms: None,
+    };
+    let stale = Observed {
+        rate_hit_ms: Some(NOW - tuning().interval_ms - 1),
+        ..lagging
+    };
+    let cap_hit = Observed {
+        rate_hit_ms: None,
+        cap_hit_ms: Some(NOW - 200),
+        ..lagging
+    };
+
+    let raised = decide(&now, Some(&healthy()), &lagging, &tuning(), NOW);
+    let held = decide(&now, Some(&healthy()), &stale, &tuning(), NOW);
+    let cap_raised = decide(&now, Some(&healthy()), &cap_hit, &tuning(), NOW);
+
+    assert_eq!(
+        raised.limits,
+        Limits {
+            rate: 24.0,
+            capacity: 200
+        }
+    );
+    assert!(!held.changed, "{held:?}");
+    assert_eq!(
+        cap_raised.limits,
+        Limits {
+            rate: 20.0,
+            capacity: 250
+        }
     );
 }

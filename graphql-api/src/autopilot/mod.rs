@@ -28,6 +28,7 @@ pub fn tuning(config: &Config) -> Tuning {
         interval_ms: i64::try_from(config.autopilot_interval_ms).unwrap_or(i64::MAX),
         rate_step: config.autopilot_rate_step,
         capacity_step: config.autopilot_capacity_step,
+        growth: config.autopilot_growth.clamp(1.0, 4.0),
         cut_factor: config.autopilot_cut_factor.clamp(0.05, 0.99),
         busy_share: config.autopilot_busy_share,
         pool_pressure: config.autopilot_pool_pressure,

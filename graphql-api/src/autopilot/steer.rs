@@ -103,6 +103,7 @@ pub async fn adjust(state: &AppState, event: i64, now_ms: i64) -> ApiResult<Deci
             limits: current.limits,
             changed: false,
             waiting: false,
+            cut: false,
             reason: "the autopilot is off (AUTOPILOT_ENABLED=false): holding".to_owned(),
         });
     }
@@ -114,11 +115,14 @@ pub async fn adjust(state: &AppState, event: i64, now_ms: i64) -> ApiResult<Deci
         limits: current.limits,
         bounds: current.bounds,
         changed_ms: Some(current.record.changed_ms.unwrap_or(now_ms)),
+        cut_ms: current.record.cut_ms,
     };
     let observed = control::Observed {
         admitted: queue.admitted,
         achieved_rate: queue.achieved.filter(|rate| *rate >= 0.01),
         supply: queue.supply,
+        rate_hit_ms: queue.rate_hit_ms,
+        cap_hit_ms: queue.cap_hit_ms,
     };
     let decision = control::decide(
         &situation,
@@ -139,6 +143,9 @@ pub async fn adjust(state: &AppState, event: i64, now_ms: i64) -> ApiResult<Deci
             ("changed_ms", now_ms.to_string()),
             ("status", String::new()),
         ];
+        if decision.cut {
+            change.fields.push(("cut_ms", now_ms.to_string()));
+        }
     } else if first_sight {
         change.fields = vec![
             ("changed_ms", now_ms.to_string()),

@@ -28,6 +28,8 @@ pub struct AutopilotRecord {
     pub status: Option<String>,
     /// When the autopilot last changed the limits (or started watching), in ms.
     pub changed_ms: Option<i64>,
+    /// When the autopilot last cut the limits on distress, in ms; `None` while it never has.
+    pub cut_ms: Option<i64>,
     /// Bumped by every write: a decision made on an older version is dropped.
     pub version: i64,
 }
@@ -44,6 +46,7 @@ pub async fn read(redis: &Pool, keys: &Keys, event: i64) -> ApiResult<AutopilotR
         Option<String>,
         Option<i64>,
         Option<i64>,
+        Option<i64>,
     );
     let fields: Fields = redis
         .hmget(
@@ -57,12 +60,23 @@ pub async fn read(redis: &Pool, keys: &Keys, event: i64) -> ApiResult<AutopilotR
                 "reason",
                 "status",
                 "changed_ms",
+                "cut_ms",
                 "version",
             ],
         )
         .await?;
-    let (mode, min_rate, max_rate, min_capacity, max_capacity, reason, status, changed_ms, version) =
-        fields;
+    let (
+        mode,
+        min_rate,
+        max_rate,
+        min_capacity,
+        max_capacity,
+        reason,
+        status,
+        changed_ms,
+        cut_ms,
+        version,
+    ) = fields;
     Ok(AutopilotRecord {
         mode,
         min_rate,
@@ -72,6 +86,7 @@ pub async fn read(redis: &Pool, keys: &Keys, event: i64) -> ApiResult<AutopilotR
         reason,
         status,
         changed_ms,
+        cut_ms,
         version: version.unwrap_or(0),
     })
 }
@@ -100,7 +115,7 @@ pub struct AutopilotWrite {
     pub expected_version: Option<i64>,
     pub rate: Option<f64>,
     pub capacity: Option<u32>,
-    /// Record fields to set (`mode`, bounds, `reason`, `status`, `changed_ms`).
+    /// Record fields to set (`mode`, bounds, `reason`, `status`, `changed_ms`, `cut_ms`).
     pub fields: Vec<(&'static str, String)>,
 }
 
@@ -144,6 +159,10 @@ pub struct QueueObservation {
     pub achieved: Option<f64>,
     /// Whether seats are left to sell, as the ticker last read.
     pub supply: Supply,
+    /// When the rate last stopped an admission tick with fans still waiting, in ms.
+    pub rate_hit_ms: Option<i64>,
+    /// When the cap last stopped an admission tick with fans still waiting, in ms.
+    pub cap_hit_ms: Option<i64>,
 }
 
 /// Reads what the autopilot needs of the event's queue.
@@ -152,10 +171,15 @@ pub async fn observed(redis: &Pool, keys: &Keys, event: i64) -> ApiResult<QueueO
     let queue = keys.queue(event);
     let admitted: u64 = redis.zcard(&queue.adm).await?;
     let meta = super::message_meta(redis, &queue).await?;
+    let (rate_hit_ms, cap_hit_ms): (Option<i64>, Option<i64>) = redis
+        .hmget(&queue.meta, vec!["rate_hit", "cap_hit"])
+        .await?;
     Ok(QueueObservation {
         admitted,
         achieved: meta.achieved,
         supply: meta.supply,
+        rate_hit_ms,
+        cap_hit_ms,
     })
 }
 

@@ -70,6 +70,9 @@ local kw, kp, ka, kt, km, ko = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS
 /// recent sign of life; nobody while paused or while no seat is free (`supply`). Atomic, so two tickers can never exceed the cap between them. It also
 /// smooths the admissions per second actually achieved into `achieved` (an exponential
 /// average over about ten seconds, whatever the spacing of ticks): the ETA fans see uses it.
+/// When a limit, not the line, stopped a tick with fans still waiting, it stamps `rate_hit` or
+/// `cap_hit` with the time: the autopilot raises only a limit that holds fans back, and the
+/// smoothed rate lags a raise by seconds where the stamp does not.
 /// KEYS: wait adm tok alive meta out.
 /// ARGV: opens_ms default_rate default_capacity ttl_ms abandon_ms admission_prefix scan_limit jti...
 /// Returns {code (OK|PAUSED|NO_SEATS|PRESALE|NEEDS_DRAW), serving, expired, skipped, "fan|jti|exp|number"...}.
@@ -135,6 +138,10 @@ while #admitted < want and scanned < limit do
   end
 end
 redis.call('HSET', KEYS[5], 'bucket', bucket - #admitted, 'bucket_at', now, 'serving', serving)
+if #admitted == math.max(want, 0) and scanned < limit and redis.call('ZCARD', KEYS[1]) > 0 then
+  if slots <= want then redis.call('HSET', KEYS[5], 'cap_hit', now) end
+  if math.floor(bucket) <= want then redis.call('HSET', KEYS[5], 'rate_hit', now) end
+end
 if skipped > 0 then redis.call('HINCRBY', KEYS[5], 'abandoned', skipped) end
 if #admitted > 0 then redis.call('HINCRBY', KEYS[5], 'admitted_total', #admitted) end
 local dt = now - last

@@ -119,6 +119,52 @@ async fn distress_lowers_the_stored_rate_and_health_raises_it_again() {
 }
 
 #[tokio::test]
+async fn the_limits_grow_by_a_factor_until_the_first_distress_then_by_steps() {
+    let app = app().await;
+    let state = &app.instance.state;
+    let event = app.seed_event(10).await;
+    let t0 = Utc::now().timestamp_millis();
+    let healthy_at = |at: i64| async move {
+        report(state, "a", at, 80, 0).await;
+    };
+
+    autopilot::adjust(state, event, t0).await.expect("adjust");
+    healthy_at(t0 + INTERVAL_MS).await;
+    let grown = autopilot::adjust(state, event, t0 + INTERVAL_MS)
+        .await
+        .expect("adjust");
+    let after_growth = limits(state, event).await;
+    report(state, "a", t0 + 2 * INTERVAL_MS, 2_000, 0).await;
+    let cut = autopilot::adjust(state, event, t0 + 2 * INTERVAL_MS)
+        .await
+        .expect("adjust");
+    healthy_at(t0 + 3 * INTERVAL_MS).await;
+    let stepped = autopilot::adjust(state, event, t0 + 3 * INTERVAL_MS)
+        .await
+        .expect("adjust");
+    let record = store::read(state.redis(), state.keys(), event)
+        .await
+        .expect("record");
+
+    // Nobody admitted yet: the rate is what would bind, the cap has room.
+    assert_eq!(after_growth, (Some(30.0), Some(200)), "{}", grown.reason);
+    assert!(
+        grown.reason.contains("no distress yet (x1.5)"),
+        "{}",
+        grown.reason
+    );
+    assert!(cut.cut, "{cut:?}");
+    assert_eq!(record.cut_ms, Some(t0 + 2 * INTERVAL_MS));
+    // 15 after the halving; a step of 5 now, not x1.5 (22.5).
+    assert_eq!(
+        limits(state, event).await.0,
+        Some(20.0),
+        "{}",
+        stepped.reason
+    );
+}
+
+#[tokio::test]
 async fn busy_answers_cut_even_with_a_fast_p99() {
     let app = app().await;
     let state = &app.instance.state;

@@ -79,3 +79,67 @@ async fn the_wait_shown_to_fans_uses_the_rate_achieved() {
         Some((ahead as f64 / achieved).ceil() as i64)
     );
 }
+
+/// The admission script's stamps: when the rate or the cap last stopped a tick.
+async fn hits(state: &graphql_api::state::AppState, event: i64) -> (Option<i64>, Option<i64>) {
+    state
+        .redis()
+        .hmget(&state.keys().queue(event).meta, vec!["rate_hit", "cap_hit"])
+        .await
+        .expect("hmget")
+}
+
+async fn forget_hits(state: &graphql_api::state::AppState, event: i64) {
+    let _: i64 = state
+        .redis()
+        .hdel(&state.keys().queue(event).meta, vec!["rate_hit", "cap_hit"])
+        .await
+        .expect("hdel");
+}
+
+#[tokio::test]
+async fn a_tick_stamps_the_limit_that_stopped_it_and_none_when_the_line_ran_out() {
+    let app = TestApp::spawn_with(|config| {
+        config.queue_admission_rate = 1_000.0;
+        config.queue_admission_capacity = 3;
+    })
+    .await;
+    let state = &app.instance.state;
+    let capped = event(state, app.seed_event(10).await).await;
+    join_all(state, &capped, &(0..10).map(|_| fan()).collect::<Vec<_>>()).await;
+    let slow = event(state, app.seed_event(10).await).await;
+    crate::queue_support::set_limits(state, slow.id, 2.0, 100).await;
+    join_all(state, &slow, &(0..10).map(|_| fan()).collect::<Vec<_>>()).await;
+    let short = event(state, app.seed_event(10).await).await;
+    crate::queue_support::set_limits(state, short.id, 1_000.0, 100).await;
+    join_all(state, &short, &[fan(), fan()]).await;
+
+    // Fill the cap, then one more tick with time for the bucket to refill: the cap stops it.
+    assert_eq!(admit_all(state, &active(&capped), 3, 50).await.len(), 3);
+    forget_hits(state, capped.id).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    admit_all(state, &active(&capped), 1, 1).await;
+    // 2/s: a tick after 600 ms may let one fan in, and the bucket is what stops it.
+    admit_all(state, &active(&slow), 1, 1).await;
+    forget_hits(state, slow.id).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let slow_in = admit_all(state, &active(&slow), 1, 1).await;
+    // Everyone in line is let in: nothing but the line stopped the tick.
+    assert_eq!(admit_all(state, &active(&short), 2, 50).await.len(), 2);
+    forget_hits(state, short.id).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    admit_all(state, &active(&short), 1, 1).await;
+
+    let (rate_hit, cap_hit) = hits(state, capped.id).await;
+    assert!(
+        cap_hit.is_some() && rate_hit.is_none(),
+        "{rate_hit:?} {cap_hit:?}"
+    );
+    assert_eq!(slow_in.len(), 1);
+    let (rate_hit, cap_hit) = hits(state, slow.id).await;
+    assert!(
+        rate_hit.is_some() && cap_hit.is_none(),
+        "{rate_hit:?} {cap_hit:?}"
+    );
+    assert_eq!(hits(state, short.id).await, (None, None));
+}
