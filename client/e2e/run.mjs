@@ -150,6 +150,13 @@ async function main() {
         await p.waitForFunction(() => document.querySelector('[data-testid="waiting-room"]')?.getAttribute('data-state') === 'PRESALE', null, { timeout: 15_000 });
         const clock = await text(p, 'presale-clock');
         if (!/Opens in (1 h 5\d min|2 h 0 min)/.test(clock)) throw new Error(`presale clock reads "${clock}"`);
+        // The fan can check the draw later: their entrant id and the seed's commitment.
+        await p.locator('.lottery-proof summary').click();
+        const entrant = await text(p, 'lottery-entrant');
+        if (!/^[0-9a-f]{32}$/.test(entrant)) throw new Error(`lottery entrant reads "${entrant}"`);
+        await p.getByTestId('lottery-commitment').waitFor({ timeout: 15_000 });
+        const commitment = await text(p, 'lottery-commitment');
+        if (!/^[0-9a-f]{64}$/.test(commitment)) throw new Error(`lottery commitment reads "${commitment}"`);
         await shot(p, '05-presale-lottery');
         await p.goto(`${base}/e/${event.slug}/queue`);
         await p.getByTestId('queue-title').waitFor();

@@ -9,7 +9,7 @@
 //! - [`hold`], [`booking`], [`booking_seat`], [`payment`]: who is buying it.
 //! - [`idempotency_record`]: first results of creating mutations.
 //! - [`refresh_token`]: rotating sign-in refresh tokens, hashed.
-//! - [`lottery_draw`]: the audit record of a presale lottery.
+//! - [`lottery_commitment`], [`lottery_draw`]: a presale lottery's committed seed and its draw.
 //! - [`payment_webhook_event`]: provider events applied once.
 
 pub mod booking;
@@ -17,6 +17,7 @@ pub mod booking_seat;
 pub mod event;
 pub mod hold;
 pub mod idempotency_record;
+pub mod lottery_commitment;
 pub mod lottery_draw;
 pub mod payment;
 pub mod payment_webhook_event;
@@ -32,6 +33,7 @@ pub mod prelude {
     pub use crate::event::Entity as Event;
     pub use crate::hold::Entity as Hold;
     pub use crate::idempotency_record::Entity as IdempotencyRecord;
+    pub use crate::lottery_commitment::Entity as LotteryCommitment;
     pub use crate::lottery_draw::Entity as LotteryDraw;
     pub use crate::payment::Entity as Payment;
     pub use crate::payment_webhook_event::Entity as PaymentWebhookEvent;

@@ -8,12 +8,16 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub event_id: i64,
-    /// ChaCha20 seed, 64 hex digits.
+    /// The seed, 64 hex digits (the committed one since `sha256-sort-v1`).
     pub seed: String,
-    /// Presale fans in sorted order: the shuffle's input.
+    /// Presale fans in sorted order: the draw's input.
     pub fans: Vec<String>,
     pub fan_count: i32,
     pub drawn_at: DateTimeUtc,
+    /// `sha256-sort-v1`, or `chacha20-shuffle-v0` for draws made before commitments.
+    pub algorithm: String,
+    /// The fans' entrant ids in drawn order (null for `chacha20-shuffle-v0` draws).
+    pub entrants: Option<Vec<String>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

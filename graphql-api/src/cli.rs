@@ -7,7 +7,7 @@ use migrations::{Migrator, MigratorTrait as _};
 use secrecy::ExposeSecret as _;
 
 use crate::{
-    config::{Cli, Command, Config, MigrateAction, SeedArgs},
+    config::{Cli, Command, Config, LotteryAction, MigrateAction, SeedArgs, VerifyArgs},
     db, schema, seed,
     startup::{Application, shutdown_signal},
 };
@@ -24,6 +24,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::error::ErrorCode::markdown_table());
             Ok(())
         }
+        Command::Lottery {
+            action: LotteryAction::Verify(args),
+        } => verify_lottery(&args),
     }
 }
 
@@ -72,6 +75,52 @@ async fn seed(config: &Config, args: &SeedArgs) -> anyhow::Result<()> {
         }
     }
     db.close().await.ok();
+    Ok(())
+}
+
+/// Checks a revealed lottery draw; any flaw is an error (exit code 1) that says what is wrong.
+fn verify_lottery(args: &VerifyArgs) -> anyhow::Result<()> {
+    use crate::queue::lottery::proof;
+    let text = if args.file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(&args.file)
+            .with_context(|| format!("reading {}", args.file.display()))?
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).context("the file is not JSON")?;
+    // The whole GraphQL response, or the `lottery` object alone.
+    let object = json
+        .pointer("/data/lottery")
+        .or_else(|| json.get("lottery"))
+        .unwrap_or(&json)
+        .clone();
+    let reveal: proof::Reveal = serde_json::from_value(object).context(
+        "not a revealed draw (needs algorithm, commitment, committedAt, closesAt, seed, entrants)",
+    )?;
+    if let Some(kept) = &args.commitment
+        && !kept.eq_ignore_ascii_case(&reveal.commitment)
+    {
+        anyhow::bail!(
+            "the revealed commitment {} is not the one you kept ({kept})",
+            reveal.commitment
+        );
+    }
+    proof::verify(&reveal).context("the draw does not verify")?;
+    println!(
+        "verified: {} entrants in the order seed {} gives; SHA-256(seed) = commitment {} \
+         (committed {}, presale closed {})",
+        reveal.entrants.len(),
+        reveal.seed,
+        reveal.commitment,
+        reveal.committed_at,
+        reveal.closes_at
+    );
+    if let Some(entrant) = &args.entrant {
+        match proof::rank_of(&reveal, entrant) {
+            Some(ticket) => println!("entrant {entrant}: ticket {ticket}"),
+            None => anyhow::bail!("entrant {entrant} is not in the draw"),
+        }
+    }
     Ok(())
 }
 

@@ -37,6 +37,34 @@ pub enum Command {
     },
     /// Print the table of error codes as the README shows it.
     ErrorCodes,
+    /// Check a presale lottery's revealed draw against its commitment.
+    Lottery {
+        #[command(subcommand)]
+        action: LotteryAction,
+    },
+}
+
+/// Lottery tools.
+#[derive(Debug, Subcommand)]
+pub enum LotteryAction {
+    /// Verify a revealed draw: the seed hashes to the commitment, the commitment came before
+    /// the close, and the entrants are in the seed's order. Exits 1 on any flaw.
+    Verify(VerifyArgs),
+}
+
+/// Options of `lottery verify`.
+#[derive(Clone, Debug, Args)]
+pub struct VerifyArgs {
+    /// The public `lottery` query's answer as JSON (the whole response or its `lottery`
+    /// object) with every entrant listed; `-` reads standard input.
+    #[arg(long)]
+    pub file: std::path::PathBuf,
+    /// The commitment you kept from before the close: it must be the one revealed.
+    #[arg(long)]
+    pub commitment: Option<String>,
+    /// Your entrant id (`queueStatus.lotteryEntrant`): prints your ticket in the draw.
+    #[arg(long)]
+    pub entrant: Option<String>,
 }
 
 /// Migration actions.

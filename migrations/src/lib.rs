@@ -12,6 +12,7 @@
 //! - [`m20261125_000005_accounts_and_lottery`]: refresh tokens and lottery draw audits.
 //! - [`m20261125_000006_payment_webhooks`]: provider events handled once.
 //! - [`m20261202_000007_pending_payments_index`]: finding abandoned payments cheaply.
+//! - [`m20261205_000008_lottery_commitments`]: lottery seeds committed before the close.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -22,6 +23,7 @@ pub mod m20261125_000004_idempotency_records;
 pub mod m20261125_000005_accounts_and_lottery;
 pub mod m20261125_000006_payment_webhooks;
 pub mod m20261202_000007_pending_payments_index;
+pub mod m20261205_000008_lottery_commitments;
 mod sql;
 
 /// The text of every migration, in order: test harnesses name their migrated template
@@ -34,6 +36,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261125_000005_accounts_and_lottery.rs"),
     include_str!("m20261125_000006_payment_webhooks.rs"),
     include_str!("m20261202_000007_pending_payments_index.rs"),
+    include_str!("m20261205_000008_lottery_commitments.rs"),
 ];
 
 /// A short fingerprint of [`SOURCES`] (FNV-1a, stable across builds and machines).
@@ -61,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_accounts_and_lottery::Migration),
             Box::new(m20261125_000006_payment_webhooks::Migration),
             Box::new(m20261202_000007_pending_payments_index::Migration),
+            Box::new(m20261205_000008_lottery_commitments::Migration),
         ]
     }
 }

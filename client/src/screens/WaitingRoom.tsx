@@ -3,7 +3,7 @@
 // reconnects by itself and the place is kept. While the live connection is down, the page
 // sends `heartbeat` over HTTP every 10 s so the queue knows the fan is still here.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { HeartbeatDocument, JoinQueueDocument, LeaveQueueDocument, QueuePositionDocument, QueueStatusDocument, type QueueFieldsFragment } from '../gql/public/graphql';
+import { HeartbeatDocument, JoinQueueDocument, LotteryCommitmentDocument, LeaveQueueDocument, QueuePositionDocument, QueueStatusDocument, type QueueFieldsFragment } from '../gql/public/graphql';
 import { pub, PUBLIC_PATH } from '../api/api';
 import { clearRefused, refusedAdmission, setAdmission } from '../api/admission';
 import { live, type LiveStatus } from '../api/live';
@@ -302,6 +302,7 @@ export function WaitingRoom({ slug }: { slug: string }) {
               <p>
                 <strong>{formatCount(status.presaleFans)}</strong> fans are in the draw with you.
               </p>
+              <LotteryProof eventId={status.eventId} entrant={status.lotteryEntrant} />
             </div>
           ) : null}
           <p className="queue-detail">{headline.detail}</p>
@@ -339,5 +340,37 @@ export function WaitingRoom({ slug }: { slug: string }) {
       </section>
       <QueueExplainer />
     </main>
+  );
+}
+
+// What a fan needs to check the draw later: their own entrant id, and the hash of the seed
+// published before the draw (the seed revealed at opening must hash to it).
+function LotteryProof({ eventId, entrant }: { eventId: string; entrant: string }) {
+  const commitment = useAsync(async (signal) => (await pub(LotteryCommitmentDocument, { eventId }, { signal, retries: 2 })).lottery, [eventId]);
+  const hash = commitment.data?.commitment;
+  const { loading, reload } = commitment;
+  // The ticker commits within seconds of the presale opening: ask again until it has.
+  useEffect(() => {
+    if (hash || loading) return;
+    const timer = setTimeout(reload, 5_000);
+    return () => clearTimeout(timer);
+  }, [hash, loading, reload]);
+  return (
+    <details className="lottery-proof small">
+      <summary>How to check the draw</summary>
+      <p>
+        Your entry: <code data-testid="lottery-entrant">{entrant}</code>
+      </p>
+      <p>
+        {hash ? (
+          <>
+            Draw commitment (SHA-256 of the secret seed): <code data-testid="lottery-commitment">{hash}</code>. Keep it: at opening we reveal the seed and the
+            full order, and anyone can check that the seed hashes to this and puts you where you are.
+          </>
+        ) : (
+          'The draw’s commitment is published a few seconds after the presale opens.'
+        )}
+      </p>
+    </details>
   );
 }

@@ -167,6 +167,7 @@ pub(super) fn describe(
         fans_ahead: None,
         estimated_wait_seconds: None,
         ticket_number: None,
+        lottery_entrant: super::lottery::proof::entrant_id(event.id, fan),
         now_serving: serving,
         presale_fans: reply.counters.presale,
         sale_opens_at: event.sale_opens_at,

@@ -99,6 +99,9 @@ pub struct QueueStatus {
     pub estimated_wait_seconds: Option<i64>,
     /// The fan's number in line (lottery ranks first, then arrival order).
     pub ticket_number: Option<i64>,
+    /// The fan's pseudonymous id in this event's lottery: a fan who joined before the sale
+    /// opened finds it in the revealed draw (`lottery.entrants`), at their ticket's rank.
+    pub lottery_entrant: String,
     /// The number of the last fan let through.
     pub now_serving: i64,
     /// Fans waiting for the presale lottery.
@@ -119,7 +122,7 @@ pub struct QueueStatus {
 /// The lottery's audit record, once drawn.
 #[derive(Clone, Debug, SimpleObject)]
 pub struct LotteryDraw {
-    /// The ChaCha20 seed: with `fans`, anyone can redo the draw.
+    /// The seed: with the presale fans, anyone can redo the draw (see the public `lottery`).
     pub seed: String,
     pub fans: i64,
     pub drawn_at: DateTime<Utc>,
@@ -166,6 +169,14 @@ impl QueueQuery {
         let state = ctx.api_data::<AppState>()?;
         let event = find_event(state, &event_id).await?;
         status(state, &event, &identity).await
+    }
+
+    /// An event's presale lottery: its commitment before the draw, its seed and drawn order
+    /// after (no sign-in needed: anyone may check a draw).
+    async fn lottery(&self, ctx: &Context<'_>, event_id: ID) -> ApiResult<lottery::Lottery> {
+        let state = ctx.api_data::<AppState>()?;
+        let event = find_event(state, &event_id).await?;
+        lottery::lottery(state, &event).await
     }
 
     /// An event's queue counters (admins only).

@@ -7,7 +7,7 @@
 //! the waiting fans why.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::LazyLock,
     time::{Duration, Instant},
 };
@@ -45,6 +45,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut last_published: HashMap<i64, (i64, Instant)> = HashMap::new();
     let mut last_adjusted: Option<Instant> = None;
     let mut last_supply: HashMap<i64, Supply> = HashMap::new();
+    let mut committed: HashSet<i64> = HashSet::new();
     loop {
         tokio::select! {
             _ = interval.tick() => {}
@@ -55,6 +56,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 Ok(found) => {
                     events = found;
                     refreshed = Some(Instant::now());
+                    commit_lotteries(&state, &events, &mut committed).await;
                 }
                 Err(error) => tracing::warn!(
                     error = format!("{error:#}"),
@@ -98,6 +100,31 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                     "admission tick failed"
                 ),
             }
+        }
+    }
+}
+
+/// Commits the lottery seed of every event whose presale is still open (once per event and
+/// instance: the first commitment stays), so that its hash is public before the close.
+pub async fn commit_lotteries(
+    state: &AppState,
+    events: &[ActiveEvent],
+    committed: &mut HashSet<i64>,
+) {
+    let now = Utc::now().timestamp_millis();
+    for event in events {
+        if event.opens_ms <= now || committed.contains(&event.id) {
+            continue;
+        }
+        match lottery::commit(state.db(), event.id).await {
+            Ok(_) => {
+                committed.insert(event.id);
+            }
+            Err(error) => tracing::warn!(
+                event = event.id,
+                error = format!("{error:#}"),
+                "committing the lottery seed failed"
+            ),
         }
     }
 }

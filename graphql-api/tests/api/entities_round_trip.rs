@@ -2,7 +2,8 @@
 
 use chrono::{Duration, SubsecRound as _, Utc};
 use entities::{
-    booking, booking_seat, event, hold, idempotency_record, payment, seat, seat_category, user,
+    booking, booking_seat, event, hold, idempotency_record, lottery_commitment, lottery_draw,
+    payment, seat, seat_category, user,
 };
 use graphql_api::testing::TestDb;
 use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, EntityTrait as _, ModelTrait as _, NotSet};
@@ -243,5 +244,42 @@ async fn a_row_of_every_table_round_trips_through_its_entity() {
             .await
             .expect("read"),
         Some(record)
+    );
+
+    let seed = "ab".repeat(32);
+    let commitment = lottery_commitment::ActiveModel {
+        event_id: Set(show.id),
+        seed: Set(seed.clone()),
+        commitment: Set("cd".repeat(32)),
+        committed_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("lottery commitment");
+    assert_eq!(
+        lottery_commitment::Entity::find_by_id(show.id)
+            .one(db)
+            .await
+            .expect("relation"),
+        Some(commitment)
+    );
+    let draw = lottery_draw::ActiveModel {
+        event_id: Set(show.id),
+        seed: Set(seed),
+        fans: Set(vec!["f1".into(), "f2".into()]),
+        fan_count: Set(2),
+        drawn_at: Set(now),
+        algorithm: Set("sha256-sort-v1".into()),
+        entrants: Set(Some(vec!["e2".into(), "e1".into()])),
+    }
+    .insert(db)
+    .await
+    .expect("lottery draw");
+    assert_eq!(
+        lottery_draw::Entity::find_by_id(show.id)
+            .one(db)
+            .await
+            .expect("read"),
+        Some(draw)
     );
 }

@@ -17,6 +17,7 @@ mod hostile_refusals;
 mod hostile_support;
 mod hostile_websocket;
 mod idempotency;
+mod lottery;
 mod migrations_down;
 mod postgres_restart;
 mod queue;

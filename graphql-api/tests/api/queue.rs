@@ -250,7 +250,7 @@ async fn presale_fans_are_shuffled_by_an_audited_lottery_then_fifo_follows() {
         .connection
         .query_one_raw(Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
-            "SELECT seed, fans FROM lottery_draws WHERE event_id = $1",
+            "SELECT seed, fans, entrants FROM lottery_draws WHERE event_id = $1",
             [id.into()],
         ))
         .await
@@ -258,9 +258,20 @@ async fn presale_fans_are_shuffled_by_an_audited_lottery_then_fifo_follows() {
         .expect("a recorded draw");
     let seed: String = row.try_get("", "seed").expect("seed");
     let fans: Vec<String> = row.try_get("", "fans").expect("fans");
+    let entrants: Vec<String> = row.try_get("", "entrants").expect("entrants");
+    let entrant_ids = |fans: &[String]| -> Vec<String> {
+        fans.iter()
+            .map(|fan| lottery::proof::entrant_id(id, fan))
+            .collect()
+    };
+    let redone = lottery::proof::order(
+        &lottery::parse_seed(&seed).expect("seed"),
+        &entrant_ids(&fans),
+    );
+    assert_eq!(redone, entrant_ids(&lottery_order));
     assert_eq!(
-        lottery::shuffle(&fans, lottery::parse_seed(&seed).expect("seed")),
-        lottery_order
+        entrants, redone,
+        "the recorded order is the admission order"
     );
     let stats = queue::stats(state, &opened).await.expect("stats");
     assert_eq!(

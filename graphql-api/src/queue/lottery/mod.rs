@@ -1,10 +1,17 @@
-//! The presale lottery: fans who joined before the sale opened are shuffled at opening.
+//! The presale lottery: fans who joined before the sale opened are ordered by a draw at
+//! opening that anyone can check ([`proof`] holds the algorithm and the verifier).
 //!
-//! The shuffle is Fisher-Yates driven by ChaCha20 from a 32-byte seed drawn from the OS.
-//! The seed and the input (presale fans in sorted order) are written to Postgres *before*
-//! the draw is committed to Redis, so the draw can be redone and checked after the sale:
-//! `shuffle(sorted_fans, seed)` gives the committed order. Of several instances racing to
-//! draw, the first insert wins and every instance shuffles with that seed.
+//! Before the sale opens the ticker [`commit`]s a secret seed per event and the public schema
+//! shows its SHA-256 (the commitment). At opening the seed orders the presale fans' entrant ids;
+//! the seed, the input (presale fans in sorted order) and the drawn order are written to
+//! Postgres *before* the draw is committed to Redis, and from then on the public schema
+//! reveals the seed and the ordered entrant ids. Of several instances racing to draw, the
+//! first insert wins and every instance orders with what it recorded.
+
+pub mod proof;
+mod public;
+
+use std::collections::HashMap;
 
 use anyhow::Context as _;
 use fred::prelude::Pool;
@@ -14,9 +21,15 @@ use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 
 use tokens::store::QueueKeys;
 
+pub use self::public::{Lottery, lottery};
 use crate::queue_store;
 
-/// Shuffles `fans` (in the given order) with a seed: the same inputs give the same output.
+/// The algorithm of draws made before commitments existed: a ChaCha20-driven shuffle of the
+/// sorted fan ids. Kept so that such a draw, recorded but not yet committed to Redis when an
+/// instance of this version takes over, is finished the way it was recorded.
+const LEGACY_ALGORITHM: &str = "chacha20-shuffle-v0";
+
+/// Shuffles `fans` (in the given order) with a seed, as draws of [`LEGACY_ALGORITHM`] did.
 pub fn shuffle(fans: &[String], seed: [u8; 32]) -> Vec<String> {
     let mut drawn = fans.to_vec();
     drawn.shuffle(&mut ChaCha20Rng::from_seed(seed));
@@ -25,7 +38,36 @@ pub fn shuffle(fans: &[String], seed: [u8; 32]) -> Vec<String> {
 
 /// Parses a 64-hex-digit seed.
 pub fn parse_seed(hex_seed: &str) -> Option<[u8; 32]> {
-    hex::decode(hex_seed).ok()?.try_into().ok()
+    proof::parse_seed(hex_seed)
+}
+
+/// Commits an event's lottery seed if none is yet: a fresh secret seed whose hash the public
+/// schema shows from now on. Returns the commitment in force.
+pub async fn commit(db: &DatabaseConnection, event: i64) -> anyhow::Result<String> {
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut seed)
+        .context("reading the OS random source")?;
+    let backend = db.get_database_backend();
+    // One statement: the existing commitment wins, and is what comes back either way.
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "WITH new AS (INSERT INTO lottery_commitments (event_id, seed, commitment) \
+             VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING RETURNING commitment) \
+             SELECT commitment FROM new UNION ALL \
+             SELECT commitment FROM lottery_commitments WHERE event_id = $1",
+            [
+                event.into(),
+                hex::encode(seed).into(),
+                proof::commitment(&seed).into(),
+            ],
+        ))
+        .await
+        .context("committing the lottery seed")?
+        .context("the lottery commitment vanished")?;
+    row.try_get("", "commitment")
+        .context("reading the commitment")
 }
 
 /// Draws the lottery of an event if nobody has yet; returns the number of lottery fans, or
@@ -38,29 +80,42 @@ pub async fn draw(
 ) -> anyhow::Result<i64> {
     let mut fans = queue_store::presale_fans(redis, keys).await?;
     fans.sort();
-    let mut seed = [0u8; 32];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut seed)
-        .context("reading the OS random source")?;
+    // A seed committed before the close; an event that opened before the ticker saw it gets
+    // one now (and its reveal says the commitment came late).
+    commit(db, event).await?;
     let backend = db.get_database_backend();
+    let seed_row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT seed FROM lottery_commitments WHERE event_id = $1",
+            [event.into()],
+        ))
+        .await
+        .context("reading the committed seed")?
+        .context("the lottery commitment vanished")?;
+    let seed_hex: String = seed_row.try_get("", "seed").context("reading the seed")?;
+    let seed = parse_seed(&seed_hex).context("a committed seed is not 64 hex digits")?;
+    let entrants = proof::order(&seed, &entrant_ids(event, &fans));
     db.execute_raw(Statement::from_sql_and_values(
         backend,
-        "INSERT INTO lottery_draws (event_id, seed, fans, fan_count) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (event_id) DO NOTHING",
+        "INSERT INTO lottery_draws (event_id, seed, fans, fan_count, algorithm, entrants) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
         [
             event.into(),
-            hex::encode(seed).into(),
+            seed_hex.into(),
             fans.clone().into(),
             (fans.len() as i32).into(),
+            proof::ALGORITHM.into(),
+            entrants.into(),
         ],
     ))
     .await
     .context("recording the lottery draw")?;
-    // Whoever inserted first decides the seed and the input.
+    // Whoever inserted first decides the seed, the input and the algorithm.
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            "SELECT seed, fans FROM lottery_draws WHERE event_id = $1",
+            "SELECT seed, fans, algorithm FROM lottery_draws WHERE event_id = $1",
             [event.into()],
         ))
         .await
@@ -68,16 +123,41 @@ pub async fn draw(
         .context("the lottery draw vanished")?;
     let seed_hex: String = row.try_get("", "seed").context("reading the seed")?;
     let recorded: Vec<String> = row.try_get("", "fans").context("reading the fans")?;
+    let algorithm: String = row
+        .try_get("", "algorithm")
+        .context("reading the algorithm")?;
     let seed = parse_seed(&seed_hex).context("a recorded seed is not 64 hex digits")?;
-    let order = shuffle(&recorded, seed);
+    let order = if algorithm == LEGACY_ALGORITHM {
+        shuffle(&recorded, seed)
+    } else {
+        fans_in_order(event, &recorded, seed)
+    };
     let drawn = queue_store::draw(redis, keys, order)
         .await
         .context("committing the lottery draw")?;
     if let Some(fans) = drawn {
-        tracing::info!(event, fans, seed = %seed_hex, "presale lottery drawn");
+        tracing::info!(event, fans, "presale lottery drawn");
     }
     // -1: another instance drew first.
     Ok(drawn.unwrap_or(-1))
+}
+
+fn entrant_ids(event: i64, fans: &[String]) -> Vec<String> {
+    fans.iter()
+        .map(|fan| proof::entrant_id(event, fan))
+        .collect()
+}
+
+/// The fans in the order the seed gives their entrant ids.
+fn fans_in_order(event: i64, fans: &[String], seed: [u8; 32]) -> Vec<String> {
+    let by_entrant: HashMap<String, &String> = fans
+        .iter()
+        .map(|fan| (proof::entrant_id(event, fan), fan))
+        .collect();
+    proof::order(&seed, &entrant_ids(event, fans))
+        .iter()
+        .filter_map(|entrant| by_entrant.get(entrant).map(|fan| (*fan).clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -116,6 +196,21 @@ mod tests {
         assert_ne!(
             shuffle(&fans(100), [1u8; 32]),
             shuffle(&fans(100), [2u8; 32])
+        );
+    }
+
+    #[test]
+    fn fans_are_ordered_as_their_entrant_ids_are() {
+        let fans = fans(300);
+        let seed = [9u8; 32];
+        let drawn = fans_in_order(5, &fans, seed);
+        assert_eq!(
+            entrant_ids(5, &drawn),
+            proof::order(&seed, &entrant_ids(5, &fans))
+        );
+        assert_eq!(
+            drawn.iter().collect::<HashSet<_>>(),
+            fans.iter().collect::<HashSet<_>>()
         );
     }
 
