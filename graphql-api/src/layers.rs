@@ -28,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "layout",
             "seed",
             "sale_health",
+            "metrics",
         ],
     ),
     (

@@ -20,6 +20,7 @@
 //! - [`seed`]: the demo stadium show and large load-test events.
 //! - [`loaders`]: per-request batch loading (no N+1).
 //! - [`db`], [`redis`]: connections (the Redis key layout is [`tokens::store`]).
+//! - [`metrics`]: Prometheus metrics of operations, queues and the pool, at `/metrics`.
 //! - [`money`]: amounts in minor units, formatted for people.
 //! - [`cli`], [`telemetry`]: the binary's commands and logging.
 //! - `testing` (feature `testing`): fresh database and Redis namespace per test, and the
@@ -50,6 +51,7 @@ mod layers;
 pub mod layout;
 pub mod live;
 pub mod loaders;
+pub mod metrics;
 pub mod money;
 pub mod payments;
 pub mod queue;

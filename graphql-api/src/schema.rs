@@ -103,7 +103,8 @@ pub fn public_schema(state: &AppState) -> PublicSchema {
             PublicQuery::default(),
             PublicMutation::default(),
             PublicSubscription::default(),
-        ),
+        )
+        .extension(crate::metrics::Metered("public")),
         Limits::from_config(state.config()),
         ShedGate {
             shed: state.shed().clone(),
@@ -123,7 +124,8 @@ pub fn sale_schema(state: &AppState) -> SaleSchema {
             SaleMutation::default(),
             SaleSubscription::default(),
         )
-        .extension(crate::autopilot::SaleHealthHook::new(state)),
+        .extension(crate::autopilot::SaleHealthHook::new(state))
+        .extension(crate::metrics::Metered("sale")),
         Limits::from_config(state.config()),
         ShedGate {
             shed: state.shed().clone(),

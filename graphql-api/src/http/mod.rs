@@ -67,6 +67,7 @@ pub fn router(app: &AppState) -> Router {
     let probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(probes::metrics))
         .method_not_allowed_fallback(method_not_allowed);
     let webhooks = Router::new()
         .route(

@@ -37,3 +37,31 @@ pub(super) async fn readyz(State(state): State<HttpState>) -> Response {
     });
     (status, Json(body)).into_response()
 }
+
+/// Prometheus metrics: the counters kept as requests run, and the queue counters and pool
+/// read now. A failed read of the queue leaves the last values and is logged; the rest is
+/// still served.
+pub(super) async fn metrics(State(state): State<HttpState>) -> Response {
+    use crate::metrics::METRICS;
+    let app = &state.app;
+    if let Err(error) = crate::queue::admin::export_metrics(app).await {
+        tracing::warn!(%error, "reading the queues for /metrics failed");
+    }
+    let pool = app.db().get_postgres_connection_pool();
+    let (size, idle) = (i64::from(pool.size()), pool.num_idle() as i64);
+    for (connections, count) in [
+        ("in_use", size - idle),
+        ("idle", idle),
+        ("max", i64::from(app.config().db_max_connections)),
+    ] {
+        METRICS.pool.with_label_values(&[connections]).set(count);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        METRICS.render(),
+    )
+        .into_response()
+}

@@ -159,3 +159,44 @@ pub async fn set_gate(state: &AppState, event: i64, enabled: bool) -> ApiResult<
     state.event_cache().invalidate(&event).await;
     Ok(())
 }
+
+/// Writes every open event's queue counters and limits into the metrics (when `/metrics` is
+/// scraped: a few Redis reads per event, never on a fan's path).
+pub async fn export_metrics(state: &AppState) -> ApiResult<()> {
+    use crate::metrics::METRICS;
+    let config = state.config();
+    for event in super::ticker::active_events(state).await? {
+        let counters = queue_store::counters(state.redis(), &state.keys().queue(event.id)).await?;
+        let id = event.id.to_string();
+        for (fans, count) in [
+            ("waiting", counters.waiting),
+            ("presale", counters.presale),
+            ("admitted", counters.admitted),
+        ] {
+            METRICS
+                .queue_fans
+                .with_label_values(&[id.as_str(), fans])
+                .set(count);
+        }
+        METRICS
+            .queue_admitted
+            .with_label_values(&[id.as_str()])
+            .set(counters.admitted_total);
+        for (measure, value) in [
+            ("rate", counters.rate.unwrap_or(config.queue_admission_rate)),
+            (
+                "capacity",
+                counters
+                    .capacity
+                    .unwrap_or(i64::from(config.queue_admission_capacity)) as f64,
+            ),
+            ("achieved", counters.achieved.unwrap_or(0.0)),
+        ] {
+            METRICS
+                .queue_limits
+                .with_label_values(&[id.as_str(), measure])
+                .set(value);
+        }
+    }
+    Ok(())
+}

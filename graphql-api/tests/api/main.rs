@@ -18,6 +18,7 @@ mod hostile_support;
 mod hostile_websocket;
 mod idempotency;
 mod lottery;
+mod metrics;
 mod migrations_down;
 mod postgres_restart;
 mod queue;
