@@ -11,8 +11,6 @@
 pub mod proof;
 mod public;
 
-use std::collections::HashMap;
-
 use anyhow::Context as _;
 use fred::prelude::Pool;
 use rand::{SeedableRng as _, TryRngCore as _, seq::SliceRandom as _};
@@ -36,27 +34,30 @@ pub fn shuffle(fans: &[String], seed: [u8; 32]) -> Vec<String> {
     drawn
 }
 
-/// Parses a 64-hex-digit seed.
-pub fn parse_seed(hex_seed: &str) -> Option<[u8; 32]> {
-    proof::parse_seed(hex_seed)
-}
+pub use self::proof::parse_seed;
 
 /// Commits an event's lottery seed if none is yet: a fresh secret seed whose hash the public
 /// schema shows from now on. Returns the commitment in force.
 pub async fn commit(db: &DatabaseConnection, event: i64) -> anyhow::Result<String> {
+    Ok(committed(db, event).await?.1)
+}
+
+/// The event's committed (seed, commitment), committing a fresh seed first if none is yet.
+async fn committed(db: &DatabaseConnection, event: i64) -> anyhow::Result<(String, String)> {
     let mut seed = [0u8; 32];
     rand::rngs::OsRng
         .try_fill_bytes(&mut seed)
         .context("reading the OS random source")?;
     let backend = db.get_database_backend();
-    // One statement: the existing commitment wins, and is what comes back either way.
+    // One statement: the existing commitment wins, and is what comes back either way. The
+    // no-op update (not DO NOTHING) returns the row an instance racing us committed, which
+    // this statement's snapshot would not see.
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            "WITH new AS (INSERT INTO lottery_commitments (event_id, seed, commitment) \
-             VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING RETURNING commitment) \
-             SELECT commitment FROM new UNION ALL \
-             SELECT commitment FROM lottery_commitments WHERE event_id = $1",
+            "INSERT INTO lottery_commitments (event_id, seed, commitment) VALUES ($1, $2, $3) \
+             ON CONFLICT (event_id) DO UPDATE SET event_id = lottery_commitments.event_id \
+             RETURNING seed, commitment",
             [
                 event.into(),
                 hex::encode(seed).into(),
@@ -66,8 +67,11 @@ pub async fn commit(db: &DatabaseConnection, event: i64) -> anyhow::Result<Strin
         .await
         .context("committing the lottery seed")?
         .context("the lottery commitment vanished")?;
-    row.try_get("", "commitment")
-        .context("reading the commitment")
+    Ok((
+        row.try_get("", "seed").context("reading the seed")?,
+        row.try_get("", "commitment")
+            .context("reading the commitment")?,
+    ))
 }
 
 /// Draws the lottery of an event if nobody has yet; returns the number of lottery fans, or
@@ -82,39 +86,56 @@ pub async fn draw(
     fans.sort();
     // A seed committed before the close; an event that opened before the ticker saw it gets
     // one now (and its reveal says the commitment came late).
-    commit(db, event).await?;
+    let (seed_hex, _) = committed(db, event).await?;
+    let seed = parse_seed(&seed_hex).context("a committed seed is not 64 hex digits")?;
+    let drawn = proof::order_by(
+        &seed,
+        fans.iter()
+            .map(|fan| (proof::entrant_id(event, fan), fan.clone())),
+    );
     let backend = db.get_database_backend();
-    let seed_row = db
+    let recorded_here = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            "SELECT seed FROM lottery_commitments WHERE event_id = $1",
-            [event.into()],
+            "INSERT INTO lottery_draws (event_id, seed, fans, fan_count, algorithm, entrants) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            [
+                event.into(),
+                seed_hex.into(),
+                fans.clone().into(),
+                (fans.len() as i32).into(),
+                proof::ALGORITHM.into(),
+                drawn
+                    .iter()
+                    .map(|(entrant, _)| entrant.clone())
+                    .collect::<Vec<_>>()
+                    .into(),
+            ],
         ))
         .await
-        .context("reading the committed seed")?
-        .context("the lottery commitment vanished")?;
-    let seed_hex: String = seed_row.try_get("", "seed").context("reading the seed")?;
-    let seed = parse_seed(&seed_hex).context("a committed seed is not 64 hex digits")?;
-    let entrants = proof::order(&seed, &entrant_ids(event, &fans));
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        "INSERT INTO lottery_draws (event_id, seed, fans, fan_count, algorithm, entrants) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
-        [
-            event.into(),
-            seed_hex.into(),
-            fans.clone().into(),
-            (fans.len() as i32).into(),
-            proof::ALGORITHM.into(),
-            entrants.into(),
-        ],
-    ))
-    .await
-    .context("recording the lottery draw")?;
-    // Whoever inserted first decides the seed, the input and the algorithm.
+        .context("recording the lottery draw")?
+        .is_some();
+    let order = if recorded_here {
+        drawn.into_iter().map(|(_, fan)| fan).collect()
+    } else {
+        // Another instance recorded first: its seed, input and algorithm decide.
+        recorded_order(db, event).await?
+    };
+    let drawn = queue_store::draw(redis, keys, order)
+        .await
+        .context("committing the lottery draw")?;
+    if let Some(fans) = drawn {
+        tracing::info!(event, fans, "presale lottery drawn");
+    }
+    // -1: another instance drew first.
+    Ok(drawn.unwrap_or(-1))
+}
+
+/// The fans in the order of the draw another instance recorded.
+async fn recorded_order(db: &DatabaseConnection, event: i64) -> anyhow::Result<Vec<String>> {
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
-            backend,
+            db.get_database_backend(),
             "SELECT seed, fans, algorithm FROM lottery_draws WHERE event_id = $1",
             [event.into()],
         ))
@@ -127,37 +148,23 @@ pub async fn draw(
         .try_get("", "algorithm")
         .context("reading the algorithm")?;
     let seed = parse_seed(&seed_hex).context("a recorded seed is not 64 hex digits")?;
-    let order = if algorithm == LEGACY_ALGORITHM {
+    Ok(if algorithm == LEGACY_ALGORITHM {
         shuffle(&recorded, seed)
     } else {
         fans_in_order(event, &recorded, seed)
-    };
-    let drawn = queue_store::draw(redis, keys, order)
-        .await
-        .context("committing the lottery draw")?;
-    if let Some(fans) = drawn {
-        tracing::info!(event, fans, "presale lottery drawn");
-    }
-    // -1: another instance drew first.
-    Ok(drawn.unwrap_or(-1))
-}
-
-fn entrant_ids(event: i64, fans: &[String]) -> Vec<String> {
-    fans.iter()
-        .map(|fan| proof::entrant_id(event, fan))
-        .collect()
+    })
 }
 
 /// The fans in the order the seed gives their entrant ids.
 fn fans_in_order(event: i64, fans: &[String], seed: [u8; 32]) -> Vec<String> {
-    let by_entrant: HashMap<String, &String> = fans
-        .iter()
-        .map(|fan| (proof::entrant_id(event, fan), fan))
-        .collect();
-    proof::order(&seed, &entrant_ids(event, fans))
-        .iter()
-        .filter_map(|entrant| by_entrant.get(entrant).map(|fan| (*fan).clone()))
-        .collect()
+    proof::order_by(
+        &seed,
+        fans.iter()
+            .map(|fan| (proof::entrant_id(event, fan), fan.clone())),
+    )
+    .into_iter()
+    .map(|(_, fan)| fan)
+    .collect()
 }
 
 #[cfg(test)]
@@ -204,9 +211,12 @@ mod tests {
         let fans = fans(300);
         let seed = [9u8; 32];
         let drawn = fans_in_order(5, &fans, seed);
+        let entrant_ids = |fans: &[String]| -> Vec<String> {
+            fans.iter().map(|fan| proof::entrant_id(5, fan)).collect()
+        };
         assert_eq!(
-            entrant_ids(5, &drawn),
-            proof::order(&seed, &entrant_ids(5, &fans))
+            entrant_ids(&drawn),
+            proof::order(&seed, &entrant_ids(&fans))
         );
         assert_eq!(
             drawn.iter().collect::<HashSet<_>>(),

@@ -41,14 +41,26 @@ fn draw_key(seed: &[u8; 32], entrant: &str) -> [u8; 32] {
 
 /// The drawn order of `entrants` under `seed`.
 pub fn order(seed: &[u8; 32], entrants: &[String]) -> Vec<String> {
-    let mut keyed: Vec<([u8; 32], &String)> = entrants
-        .iter()
-        .map(|entrant| (draw_key(seed, entrant), entrant))
+    order_by(seed, entrants.iter().map(|entrant| (entrant.clone(), ())))
+        .into_iter()
+        .map(|(entrant, ())| entrant)
+        .collect()
+}
+
+/// Entrants, each with what it stands for (a fan, say), in the order `seed` draws them: the
+/// one rule both the draw and the verifier use.
+pub fn order_by<T: Ord>(
+    seed: &[u8; 32],
+    entrants: impl IntoIterator<Item = (String, T)>,
+) -> Vec<(String, T)> {
+    let mut keyed: Vec<([u8; 32], String, T)> = entrants
+        .into_iter()
+        .map(|(entrant, item)| (draw_key(seed, &entrant), entrant, item))
         .collect();
     keyed.sort();
     keyed
         .into_iter()
-        .map(|(_, entrant)| entrant.clone())
+        .map(|(_, entrant, item)| (entrant, item))
         .collect()
 }
 

@@ -23,6 +23,8 @@ pub const MAX_PAGE: i32 = 10_000;
 #[graphql(complex)]
 pub struct Lottery {
     pub event_id: ID,
+    #[graphql(skip)]
+    pub event: i64,
     /// How the seed orders the entrants (`sha256-sort-v1`; `chacha20-shuffle-v0` for draws
     /// made before commitments existed, which cannot be verified this way).
     pub algorithm: String,
@@ -61,7 +63,6 @@ impl Lottery {
             return Ok(None);
         }
         let state = ctx.api_data::<AppState>()?;
-        let event: i64 = self.event_id.parse().unwrap_or_default();
         let db = state.db();
         // Arrays count from 1 and slices include both ends.
         let row = db
@@ -69,7 +70,7 @@ impl Lottery {
                 db.get_database_backend(),
                 "SELECT entrants[$2:$3] AS page FROM lottery_draws WHERE event_id = $1",
                 [
-                    event.into(),
+                    self.event.into(),
                     (i64::from(offset) + 1).into(),
                     (i64::from(offset) + i64::from(limit)).into(),
                 ],
@@ -104,6 +105,7 @@ pub async fn lottery(state: &AppState, event: &event::Model) -> ApiResult<Lotter
         .context("the lottery query answered no row")?;
     Ok(Lottery {
         event_id: ID(event.id.to_string()),
+        event: event.id,
         algorithm: row
             .try_get::<Option<String>>("", "algorithm")
             .context("reading the algorithm")?
