@@ -157,11 +157,14 @@ impl ExtensionFactory for Metered {
     }
 }
 
+/// An operation's name and its root fields as (name, response key).
+type Operation = (Option<String>, Vec<(String, String)>);
+
 #[derive(Default)]
 struct MeteredExtension {
     schema: &'static str,
-    /// Each operation of the document (by name) and the names of its root fields.
-    operations: std::sync::OnceLock<Vec<(Option<String>, Vec<String>)>>,
+    /// Each operation of the document (by name) and its root fields as (name, response key).
+    operations: std::sync::OnceLock<Vec<Operation>>,
 }
 
 /// Decrements a subscription's gauge when its stream ends or is dropped.
@@ -173,16 +176,19 @@ impl Drop for Open {
     }
 }
 
-/// The root field names of each operation of a document.
-fn root_fields(document: &ExecutableDocument) -> Vec<(Option<String>, Vec<String>)> {
-    let fields = |operation: &OperationDefinition| -> Vec<String> {
+/// The root fields of each operation of a document, as (name, response key).
+fn root_fields(document: &ExecutableDocument) -> Vec<Operation> {
+    let fields = |operation: &OperationDefinition| -> Vec<(String, String)> {
         operation
             .selection_set
             .node
             .items
             .iter()
             .filter_map(|item| match &item.node {
-                Selection::Field(field) => Some(field.node.name.node.to_string()),
+                Selection::Field(field) => Some((
+                    field.node.name.node.to_string(),
+                    field.node.response_key().node.to_string(),
+                )),
                 _ => None,
             })
             .collect()
@@ -232,7 +238,7 @@ impl Extension for MeteredExtension {
         let Some((_, fields)) = fields else {
             return response;
         };
-        for field in fields {
+        for (field, key) in fields {
             // A field's error has its response key (alias or name) first in its path; codes
             // are assigned to the whole answer later, but an error keeps its `ApiError`.
             let outcome = response
@@ -240,7 +246,7 @@ impl Extension for MeteredExtension {
                 .iter()
                 .find(|error| {
                     error.path.is_empty()
-                        || matches!(error.path.first(), Some(PathSegment::Field(key)) if key == field)
+                        || matches!(error.path.first(), Some(PathSegment::Field(first)) if first == key)
                 })
                 .map_or("ok", |error| {
                     error

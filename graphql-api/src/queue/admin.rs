@@ -165,7 +165,8 @@ pub async fn set_gate(state: &AppState, event: i64, enabled: bool) -> ApiResult<
 pub async fn export_metrics(state: &AppState) -> ApiResult<()> {
     use crate::metrics::METRICS;
     let config = state.config();
-    for event in super::ticker::active_events(state).await? {
+    let (events, _) = super::ticker::list_events(state).await?;
+    for event in events {
         let counters = queue_store::counters(state.redis(), &state.keys().queue(event.id)).await?;
         let id = event.id.to_string();
         for (fans, count) in [

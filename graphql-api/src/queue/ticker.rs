@@ -145,6 +145,16 @@ static EVENTS: LazyLock<String> = LazyLock::new(|| {
 
 /// Events whose queues may move, and the gate flag of every event into Redis for the gateway.
 pub async fn active_events(state: &AppState) -> anyhow::Result<Vec<ActiveEvent>> {
+    let (active, gates) = list_events(state).await?;
+    // One SET per event: on a cluster, keys of different events live in different slots.
+    for (id, enabled) in gates {
+        queue_store::set_gate(state.redis(), state.keys(), id, enabled).await?;
+    }
+    Ok(active)
+}
+
+/// Events whose queues may move, and every event's gate flag (Postgres only).
+pub async fn list_events(state: &AppState) -> anyhow::Result<(Vec<ActiveEvent>, Vec<(i64, bool)>)> {
     let db = state.db();
     let rows = db
         .query_all_raw(Statement::from_string(
@@ -169,11 +179,7 @@ pub async fn active_events(state: &AppState) -> anyhow::Result<Vec<ActiveEvent>>
             });
         }
     }
-    // One SET per event: on a cluster, keys of different events live in different slots.
-    for (id, enabled) in gates {
-        queue_store::set_gate(state.redis(), state.keys(), id, enabled).await?;
-    }
-    Ok(active)
+    Ok((active, gates))
 }
 
 /// Reads what `event` has left to sell and stores it where the admission script and the

@@ -32,8 +32,9 @@ async fn operations_queues_and_the_pool_are_exported() {
     // Refused input and a fan without a token.
     app.public("{ event(id: \"nope\") { id } }", json!({}))
         .await;
+    // Aliased: the error's path names the alias, and still counts against `joinQueue`.
     app.public(
-        "mutation($id: ID!) { joinQueue(eventId: $id) { state } }",
+        "mutation($id: ID!) { mine: joinQueue(eventId: $id) { state } }",
         json!({ "id": event.to_string() }),
     )
     .await;
