@@ -73,6 +73,10 @@ pub const PUBLIC: &[Step] = &[
         "query($s: String!) { eventBySlug(slug: $s) { id } }",
         |f| json!({ "s": f["slug"] }),
     ),
+    (
+        "query($e: ID!) { lottery(eventId: $e) { eventId algorithm commitment seed entrants(limit: 5) } }",
+        |f| json!({ "e": f["event"] }),
+    ),
     ("{ me { id } }", |_| json!({})),
     ("{ myBookings { id } }", |_| json!({})),
     (
