@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "seed",
             "sale_health",
             "metrics",
+            "eta",
         ],
     ),
     (

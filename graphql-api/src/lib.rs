@@ -39,6 +39,7 @@ pub mod config;
 mod context;
 pub mod db;
 pub mod error;
+pub mod eta;
 pub mod events;
 pub mod guard;
 pub mod holds;

@@ -176,13 +176,14 @@ pub const NOW_MS: &str = "local t = redis.call('TIME')\nlocal now = tonumber(t[1
 /// Reports a fan's state with an exact rank, and the event's counters. Expects locals
 /// `now`, `fan`, `new` and the key names `kw kp ka kt km ko` (wait pre adm tok meta out).
 /// Replies {state, score, rank, detail, serving, lottery, drawn, paused, rate, presale, new,
-/// achieved, supply} (`achieved`: admissions per second lately, empty before any; `supply`:
-/// empty while seats are free, `carts` when every unsold seat is in a fan's cart, `sold_out`).
+/// achieved, supply, eta} (`achieved`: admissions per second lately, empty before any; `supply`:
+/// empty while seats are free, `carts` when every unsold seat is in a fan's cart, `sold_out`;
+/// `eta`: the forecast pace `at_ms|slow|likely|fast`, empty before the first).
 pub const STATUS_BODY: &str = r"
-local m = redis.call('HMGET', km, 'serving', 'lottery', 'drawn', 'paused', 'rate', 'achieved', 'supply')
+local m = redis.call('HMGET', km, 'serving', 'lottery', 'drawn', 'paused', 'rate', 'achieved', 'supply', 'eta')
 local presale = redis.call('ZCARD', kp)
 local function reply(state, score, rank, detail)
-  return {state, score, rank, detail, m[1] or '0', m[2] or '0', m[3] or '0', m[4] or '0', m[5] or '', presale, new, m[6] or '', m[7] or ''}
+  return {state, score, rank, detail, m[1] or '0', m[2] or '0', m[3] or '0', m[4] or '0', m[5] or '', presale, new, m[6] or '', m[7] or '', m[8] or ''}
 end
 local exp = redis.call('ZSCORE', ka, fan)
 if exp and tonumber(exp) > now then

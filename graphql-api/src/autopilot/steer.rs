@@ -224,8 +224,20 @@ pub async fn set_bounds(
         ));
         change.fields.push(("changed_ms", now_ms.to_string()));
     }
+    let cut = change.rate.is_some_and(|rate| rate < current.limits.rate)
+        || change
+            .capacity
+            .is_some_and(|capacity| capacity < current.limits.capacity);
     store::write(state.redis(), state.keys(), event, change).await?;
+    if cut {
+        forget_forecast(state, event).await?;
+    }
     Ok(())
+}
+
+/// An admin's cut may lengthen every wait at once: the ETA forecast starts over.
+async fn forget_forecast(state: &AppState, event: i64) -> ApiResult<()> {
+    crate::queue_store::forecast::forget(state.redis(), &state.keys().queue(event)).await
 }
 
 /// Pins an event's limits (an absent value keeps the one in force): the autopilot leaves
@@ -255,6 +267,9 @@ pub async fn pin(
         ],
     };
     store::write(state.redis(), state.keys(), event, change).await?;
+    if rate < current.limits.rate || capacity < current.limits.capacity {
+        forget_forecast(state, event).await?;
+    }
     Ok(())
 }
 

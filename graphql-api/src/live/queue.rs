@@ -20,6 +20,7 @@ use tokens::store::{Keys, QueueKeys};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
+    eta::Pace,
     hub::{Hub, Topic},
     queue_store::{self, AdmittedFan, QueueMessage, Supply},
 };
@@ -40,6 +41,8 @@ pub struct Snapshot {
     pub measured_rate: f64,
     /// Whether seats are left to sell.
     pub supply: Supply,
+    /// The forecast of the line's pace waits are shown from.
+    pub pace: Option<Pace>,
     /// When the last message arrived.
     pub at: Option<Instant>,
 }
@@ -186,6 +189,7 @@ fn apply(feed: &Feed, message: QueueMessage) {
         snapshot.paused = message.paused;
         snapshot.rate = message.rate;
         snapshot.supply = message.supply;
+        snapshot.pace = message.pace;
         snapshot.at = Some(now);
     });
     if message.admitted.is_empty() {

@@ -9,10 +9,11 @@ use entities::event::{self, EventStatus};
 use tokens::AdmissionClaims;
 use uuid::Uuid;
 
-use super::{Admission, QueueState, QueueStatus};
+use super::{Admission, EtaBand, QueueState, QueueStatus};
 use crate::{
     auth::Identity,
     error::{ApiError, ApiResult},
+    eta,
     live::{queue::Snapshot, seats as seat_changes},
     queue_store::{self, FanReply, LeaveOutcome, OutReason, Place, Supply},
     state::AppState,
@@ -134,6 +135,10 @@ pub(super) fn describe(
         .counters
         .rate
         .unwrap_or(state.config().queue_admission_rate);
+    let pace = match estimate {
+        Some((_, snapshot)) => snapshot.pace,
+        None => reply.pace,
+    };
     let (serving, paused, supply, rate) = match estimate {
         Some((_, snapshot)) => (
             snapshot.serving,
@@ -166,6 +171,7 @@ pub(super) fn describe(
         position: None,
         fans_ahead: None,
         estimated_wait_seconds: None,
+        eta: None,
         ticket_number: None,
         lottery_entrant: super::lottery::proof::entrant_id(event.id, fan),
         now_serving: serving,
@@ -200,8 +206,21 @@ pub(super) fn describe(
             status.fans_ahead = Some(position - 1);
             status.ticket_number = reply.number();
             // No wait can be promised while nobody is admitted (paused, or no seat free).
-            if !paused && supply == Supply::OnSale && rate > 0.0 {
-                status.estimated_wait_seconds = Some(((position - 1) as f64 / rate).ceil() as i64);
+            if !paused
+                && supply == Supply::OnSale
+                && let Some(pace) = pace
+                && let Some(band) = eta::band(&pace, position)
+            {
+                status.estimated_wait_seconds = Some(band.likely);
+                status.eta = Some(EtaBand {
+                    low_seconds: band.low,
+                    high_seconds: band.high,
+                    coverage: eta::COVERAGE,
+                    revised_at: Utc
+                        .timestamp_millis_opt(pace.at_ms)
+                        .single()
+                        .unwrap_or_default(),
+                });
             }
         }
         Place::Presale => status.state = QueueState::Presale,

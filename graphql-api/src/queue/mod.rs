@@ -86,6 +86,21 @@ pub struct Admission {
     pub sale_path: String,
 }
 
+/// How long a waiting fan should expect to wait, as a band ([`crate::eta`]).
+#[derive(Clone, Debug, SimpleObject)]
+pub struct EtaBand {
+    /// The shortest wait likely from now, in seconds (the line at the fast end of its pace).
+    pub low_seconds: i64,
+    /// The longest wait likely from now (the slow end). It rises by at most 10% (and a second
+    /// of rounding) from one revision of the forecast to the next (every 10 s), unless an
+    /// admin cuts the admission rate or cap.
+    pub high_seconds: i64,
+    /// Share of waits the band aims to hold.
+    pub coverage: f64,
+    /// When the forecast behind it was last revised.
+    pub revised_at: DateTime<Utc>,
+}
+
 /// A fan's place in an event's queue.
 #[derive(Clone, Debug, SimpleObject)]
 pub struct QueueStatus {
@@ -94,9 +109,12 @@ pub struct QueueStatus {
     /// 1 for the next fan in; null unless WAITING.
     pub position: Option<i64>,
     pub fans_ahead: Option<i64>,
-    /// From the measured admission rate; null while paused, while no seat is free, or before
-    /// the draw.
+    /// The likely wait, inside `eta`; null when `eta` is.
     pub estimated_wait_seconds: Option<i64>,
+    /// The wait as a band, from the pace the line has actually kept; null unless waiting, and
+    /// while paused, while no seat is free, or in the sale's first seconds (before the pace is
+    /// measured).
+    pub eta: Option<EtaBand>,
     /// The fan's number in line (lottery ranks first, then arrival order).
     pub ticket_number: Option<i64>,
     /// The fan's pseudonymous id in this event's lottery: a fan who joined before the sale

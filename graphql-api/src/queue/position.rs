@@ -94,6 +94,7 @@ pub fn position_stream(
             paused: reply.counters.paused,
             rate: reply.counters.rate.unwrap_or(state.config().queue_admission_rate),
             supply: reply.counters.supply,
+            pace: reply.pace,
             ..Snapshot::default()
         });
         let mut ahead = left_ahead(&reply);

@@ -84,6 +84,13 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                     ),
                 }
             }
+            if second
+                && event.opens_ms <= Utc::now().timestamp_millis()
+                && revise_forecast(&state, event.id).await
+            {
+                // Fans hear of a new forecast on this tick.
+                last_published.remove(&event.id);
+            }
             if adjust
                 && let Err(error) =
                     crate::autopilot::adjust(&state, event.id, Utc::now().timestamp_millis()).await
@@ -190,6 +197,20 @@ pub async fn check_supply(state: &AppState, event: i64) -> anyhow::Result<Supply
     Ok(supply)
 }
 
+/// Revises the event's ETA forecast when one is due ([`crate::eta`]); true when this call
+/// stored one.
+pub async fn revise_forecast(state: &AppState, event: i64) -> bool {
+    let keys = state.keys().queue(event);
+    let now_ms = Utc::now().timestamp_millis();
+    match queue_store::forecast::revise(state.redis(), &keys, now_ms).await {
+        Ok(revised) => revised,
+        Err(error) => {
+            tracing::warn!(event, %error, "revising the wait forecast failed");
+            false
+        }
+    }
+}
+
 /// One tick for one event, always followed by its message (tests drive ticks with this).
 pub async fn tick_and_publish(
     state: &AppState,
@@ -267,6 +288,7 @@ async fn publish_if_news(
         admitted: outcome.admitted.clone(),
         achieved: meta.achieved,
         supply: meta.supply,
+        pace: meta.pace,
     };
     match queue_store::publish(state.redis(), &keys, &message).await {
         Ok(()) => {

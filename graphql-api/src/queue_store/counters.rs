@@ -6,7 +6,10 @@ use fred::prelude::{HashesInterface as _, Pool, SortedSetsInterface as _};
 use tokens::store::QueueKeys;
 
 use super::{QueueCounters, Supply};
-use crate::error::ApiResult;
+use crate::{
+    error::ApiResult,
+    eta::{Pace, decode_pace, known},
+};
 
 /// The event's counters, as admins see them (several reads: not one instant).
 pub async fn counters(redis: &Pool, keys: &QueueKeys) -> ApiResult<QueueCounters> {
@@ -133,6 +136,7 @@ pub struct MessageMeta {
     pub rate: Option<f64>,
     pub achieved: Option<f64>,
     pub supply: Supply,
+    pub pace: Option<Pace>,
 }
 
 /// Reads what a queue message carries besides the tick's own outcome.
@@ -144,11 +148,14 @@ pub async fn message_meta(redis: &Pool, keys: &QueueKeys) -> ApiResult<MessageMe
         Option<f64>,
         Option<f64>,
         Option<String>,
+        Option<String>,
     );
-    let (lottery, drawn, paused, rate, achieved, supply): Meta = redis
+    let (lottery, drawn, paused, rate, achieved, supply, pace): Meta = redis
         .hmget(
             &keys.meta,
-            vec!["lottery", "drawn", "paused", "rate", "achieved", "supply"],
+            vec![
+                "lottery", "drawn", "paused", "rate", "achieved", "supply", "eta",
+            ],
         )
         .await?;
     Ok(MessageMeta {
@@ -158,5 +165,6 @@ pub async fn message_meta(redis: &Pool, keys: &QueueKeys) -> ApiResult<MessageMe
         rate,
         achieved,
         supply: stored_supply(supply.as_deref())?,
+        pace: pace.as_deref().and_then(decode_pace).filter(known),
     })
 }

@@ -5,6 +5,7 @@
 
 pub mod autopilot;
 mod counters;
+pub mod forecast;
 pub mod replies;
 pub mod scripts;
 mod supply;
@@ -24,7 +25,7 @@ pub use self::replies::{
     AdmissionRecord, FanReply, LeaveOutcome, OutReason, Place, QueueCounters, TickCode, TickOutcome,
 };
 pub use self::supply::Supply;
-use crate::{error::ApiResult, redis::run_script};
+use crate::{error::ApiResult, eta::Pace, redis::run_script};
 
 /// One admitted fan, as the ticker publishes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +51,10 @@ pub struct QueueMessage {
     /// Whether seats are left to sell (absent from instances that predate it: on sale).
     #[serde(default)]
     pub supply: Supply,
+    /// The forecast of the line's pace fans' waits are shown from (absent before the first,
+    /// and from instances that predate it).
+    #[serde(default)]
+    pub pace: Option<Pace>,
 }
 
 /// Joins `fan` (idempotent: the same fan gets the same place) and reports where they stand.

@@ -3,7 +3,10 @@
 //! that drift apart fail loudly instead of reading zeros.
 
 use super::{AdmittedFan, Supply, scripts::number_of};
-use crate::error::ApiError;
+use crate::{
+    error::ApiError,
+    eta::{Pace, decode_pace},
+};
 
 /// A reply that is not what its script promises.
 fn malformed(script: &str, reply: &[String]) -> ApiError {
@@ -127,14 +130,16 @@ pub struct FanReply {
     pub counters: QueueCounters,
     /// True when this call put the fan in line.
     pub new: bool,
+    /// The forecast of the line's pace the fan's wait is shown from; `None` before the first.
+    pub pace: Option<Pace>,
 }
 
 impl FanReply {
     /// Reads `{state, score, rank, detail, serving, lottery, drawn, paused, rate, presale, new,
-    /// achieved, supply}`.
+    /// achieved, supply, eta}`.
     pub fn parse(reply: &[String]) -> Result<Self, ApiError> {
         const SCRIPT: &str = "status";
-        if reply.len() != 13 {
+        if reply.len() != 14 {
             return Err(malformed(SCRIPT, reply));
         }
         let detail = reply[3].as_str();
@@ -171,6 +176,10 @@ impl FanReply {
                 ..QueueCounters::default()
             },
             new: reply[10] == "1",
+            pace: match reply[13].as_str() {
+                "" => None,
+                stored => Some(decode_pace(stored).ok_or_else(|| malformed(SCRIPT, reply))?),
+            },
         })
     }
 
@@ -282,7 +291,20 @@ mod tests {
     #[test]
     fn a_status_reply_reads_into_a_place_and_counters() {
         let reply = FanReply::parse(&strings(&[
-            "WAITING", "1e+12", "4", "", "7", "3", "1", "0", "", "0", "1", "", "",
+            "WAITING",
+            "1e+12",
+            "4",
+            "",
+            "7",
+            "3",
+            "1",
+            "0",
+            "",
+            "0",
+            "1",
+            "",
+            "",
+            "10000|1.5|2|4",
         ]));
         let Ok(reply) = reply else {
             panic!("a well-formed reply was refused: {reply:?}");
@@ -299,13 +321,22 @@ mod tests {
         assert!(reply.counters.drawn && !reply.counters.paused && reply.new);
         assert_eq!(reply.counters.rate, None);
         assert_eq!(reply.counters.supply, Supply::OnSale);
+        assert_eq!(
+            reply.pace,
+            Some(Pace {
+                at_ms: 10_000,
+                slow: 1.5,
+                likely: 2.0,
+                fast: 4.0
+            })
+        );
     }
 
     #[test]
     fn an_admitted_reply_carries_its_record_and_an_out_reply_its_reason() {
         let admitted = FanReply::parse(&strings(&[
             "ADMITTED", "5000", "-1", "j1|5000", "1", "0", "1", "0", "2.5", "0", "0", "12.5",
-            "carts",
+            "carts", "",
         ]))
         .map(|reply| {
             (
@@ -328,7 +359,7 @@ mod tests {
             ))
         );
         let out = FanReply::parse(&strings(&[
-            "OUT", "0", "-1", "booked", "1", "0", "1", "0", "", "0", "0", "", "sold_out",
+            "OUT", "0", "-1", "booked", "1", "0", "1", "0", "", "0", "0", "", "sold_out", "",
         ]))
         .map(|reply| reply.place);
         assert_eq!(out.ok(), Some(Place::Out(Some(OutReason::Booked))));
@@ -338,7 +369,7 @@ mod tests {
     fn replies_that_drifted_from_their_script_are_errors_not_zeros() {
         for reply in [
             strings(&[
-                "WAITING", "x", "4", "", "7", "3", "1", "0", "", "0", "1", "", "",
+                "WAITING", "x", "4", "", "7", "3", "1", "0", "", "0", "1", "", "", "",
             ]),
             strings(&[
                 "SOMEWHERE",
@@ -354,19 +385,23 @@ mod tests {
                 "1",
                 "",
                 "",
+                "",
             ]),
             strings(&[
-                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "fast", "",
+                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "fast", "", "",
             ]),
             strings(&[
-                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "", "gone",
+                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "", "gone", "",
             ]),
             strings(&[
                 "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "",
             ]),
             strings(&["WAITING", "1", "4", "", "7"]),
             strings(&[
-                "WAITING", "1", "4", "", "seven", "3", "1", "0", "", "0", "1", "", "",
+                "WAITING", "1", "4", "", "7", "3", "1", "0", "", "0", "1", "", "", "soon",
+            ]),
+            strings(&[
+                "WAITING", "1", "4", "", "seven", "3", "1", "0", "", "0", "1", "", "", "",
             ]),
         ] {
             assert!(FanReply::parse(&reply).is_err(), "{reply:?}");

@@ -69,7 +69,9 @@ local kw, kp, ka, kt, km, ko = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS
 /// fans from the head while the rate and the cap allow, skipping (and marking) fans with no
 /// recent sign of life; nobody while paused or while no seat is free (`supply`). Atomic, so two tickers can never exceed the cap between them. It also
 /// smooths the admissions per second actually achieved into `achieved` (an exponential
-/// average over about ten seconds, whatever the spacing of ticks): the ETA fans see uses it.
+/// average over about ten seconds, whatever the spacing of ticks), and counts in `active_ms`
+/// the time the line was moving (fans waiting or let in): the ETA's forecast measures its pace
+/// over that time only ([`crate::eta`]).
 /// When a limit, not the line, stopped a tick with fans still waiting, it stamps `rate_hit` or
 /// `cap_hit` with the time: the autopilot raises only a limit that holds fans back, and the
 /// smoothed rate lags a raise by seconds where the stamp does not.
@@ -154,6 +156,9 @@ if dt > 0 then
     achieved = achieved + (1 - math.exp(-dt / 10000)) * (observed - achieved)
   end
   redis.call('HSET', KEYS[5], 'achieved', string.format('%.3f', achieved))
+  if #admitted > 0 or redis.call('ZCARD', KEYS[1]) > 0 then
+    redis.call('HINCRBY', KEYS[5], 'active_ms', dt)
+  end
 end
 local result = {'OK', serving, #gone, skipped}
 for _, entry in ipairs(admitted) do result[#result + 1] = entry end

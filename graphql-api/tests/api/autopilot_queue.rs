@@ -1,5 +1,5 @@
 //! The queue under the autopilot: the ticker admits up to the cap the autopilot set, and the
-//! wait shown to fans uses the admission rate actually achieved.
+//! rate shown to fans is the one actually achieved.
 
 use chrono::Utc;
 use fred::prelude::HashesInterface as _;
@@ -41,7 +41,7 @@ async fn the_ticker_admits_up_to_the_cap_the_autopilot_set() {
 }
 
 #[tokio::test]
-async fn the_wait_shown_to_fans_uses_the_rate_achieved() {
+async fn the_rate_shown_to_fans_is_the_rate_achieved() {
     let app = TestApp::spawn_with(|config| {
         config.queue_admission_rate = 1_000.0;
         config.queue_admission_capacity = 3;
@@ -73,11 +73,10 @@ async fn the_wait_shown_to_fans_uses_the_rate_achieved() {
     let achieved = achieved.expect("the admission script measures what it achieves");
     assert!(achieved > 0.0 && achieved < 1_000.0, "{achieved}");
     assert_eq!(after.admission_rate, achieved);
-    let ahead = after.fans_ahead.expect("still waiting");
-    assert_eq!(
-        after.estimated_wait_seconds,
-        Some((ahead as f64 / achieved).ceil() as i64)
-    );
+    assert!(after.fans_ahead.is_some(), "still waiting");
+    // The wait itself comes from the forecast, once a window of the line is measured
+    // (tests/api/eta.rs).
+    assert_eq!(after.estimated_wait_seconds, None);
 }
 
 /// The admission script's stamps: when the rate or the cap last stopped a tick.

@@ -9,6 +9,7 @@ mod autopilot_queue;
 mod constraints;
 mod entities_round_trip;
 mod errors;
+mod eta;
 mod events;
 mod health;
 mod hostile;
