@@ -224,7 +224,7 @@ pub async fn browse(args: BrowseArgs) -> anyhow::Result<i32> {
     report.queue = samples.queue;
     report.processes = samples.processes;
     let default_cap = i64::from(run.admission_capacity.unwrap_or(u32::MAX));
-    report.audit = audit::run(&store, &[], &report.queue, default_cap, 0).await?;
+    report.audit = audit::run(&store, &[], &report.queue, default_cap, 0, false).await?;
     report.notes = crate::run::notes(&report, &Default::default());
     report.notes.push(format!(
         "goose's own report (with its coordinated-omission mitigation: {}) is {}.",

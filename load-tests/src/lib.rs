@@ -13,6 +13,7 @@
 //! - [`maxrate`]: closed-loop maximum rate of one operation, for the baselines.
 //! - [`read_bench`]: one read at a time, for the cost of one seat map.
 //! - [`metrics`]: HDR histograms, per-second windows, counters and per-fan records.
+//! - [`eta`]: the ETA band fans were shown, its rises, and how it held up against their wait.
 //! - [`system`]: the system's Redis and Postgres, and its processes' CPU and memory.
 //! - [`audit`]: no double sale, seat states agree, admitted within the cap, FIFO order.
 //! - [`report`]: JSON and single-file HTML reports, thresholds and the exit code.
@@ -22,6 +23,7 @@ pub mod browse;
 pub mod busy;
 pub mod chaos;
 pub mod config;
+pub mod eta;
 pub mod fan;
 pub mod http;
 pub mod maxrate;

@@ -150,6 +150,7 @@ impl Fan<'_> {
         };
         self.count("fans.joined");
         self.record.ticket = status["ticketNumber"].as_i64();
+        self.record.eta.observe(&status, self.now_ms());
         Some(status)
     }
 
@@ -193,6 +194,7 @@ impl Fan<'_> {
                 Ok(data) => status = data["heartbeat"].clone(),
                 Err(_) => continue,
             }
+            self.record.eta.observe(&status, self.now_ms());
             via = "polling";
         }
         Some((status, via))
@@ -203,6 +205,9 @@ impl Fan<'_> {
         let token = status["admission"]["token"].as_str()?.to_owned();
         let seen_unix = unix_ms();
         self.record.admitted_seen_ms = Some(self.now_ms());
+        // The ETA is judged on Redis's instant when it is read below: a poll's lag is no
+        // forecast's error.
+        self.record.eta.admitted_ms = self.record.admitted_seen_ms;
         self.count("fans.admitted");
         if let (Some(done), Some(seen)) = (self.record.join_done_ms, self.record.admitted_seen_ms) {
             self.env
@@ -213,6 +218,7 @@ impl Fan<'_> {
             && let Ok(Some(at)) = store.admitted_at(&self.record.fan, ttl * 1_000).await
         {
             self.record.admitted_unix_ms = Some(at);
+            self.record.eta.admitted_ms = Some(at - self.env.recorder.t0_unix_ms());
             // Split by how the fan heard: a subscription's push, the next poll, or the join.
             self.env.recorder.value(
                 &format!("admission.notice_lag.{via}"),

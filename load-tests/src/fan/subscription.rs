@@ -112,6 +112,9 @@ impl Fan<'_> {
         }
         let status = message["data"]["queuePosition"].clone();
         self.count("sub.messages");
+        self.record
+            .eta
+            .observe(&status, received_unix_ms - self.env.recorder.t0_unix_ms());
         if let Some(at) = status["updatedAt"]
             .as_str()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())

@@ -7,7 +7,8 @@
 //!   booking, schedule lag): HDR histograms too.
 //! - Per second of the run and per operation: count, errors and a coarse log histogram,
 //!   enough for latency-over-time charts at a few hundred bytes a second.
-//! - Counters (fans arrived, admitted, booked...) and one record per fan for the audit.
+//! - Counters (fans arrived, admitted, booked...) and one record per fan for the audit
+//!   and the ETA's judgement.
 
 mod recorder;
 mod window;
@@ -20,6 +21,8 @@ use std::{
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+
+use crate::eta::EtaRecord;
 
 pub use recorder::{Progress, Recorder};
 pub use window::{Coarse, WindowOp};
@@ -115,6 +118,9 @@ pub struct FanRecord {
     pub booking: Option<String>,
     /// How the fan's visit ended (`booked`, `sold_out`, `left`, `abandoned`...).
     pub outcome: String,
+    /// The ETA band the fan was shown while waiting, and when they were admitted.
+    #[serde(default)]
+    pub eta: EtaRecord,
 }
 
 /// Everything one process recorded, in a form that merges.

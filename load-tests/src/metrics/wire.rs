@@ -126,7 +126,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::metrics::{Outcome, Recorder, unix_ms};
+    use crate::{
+        eta::{Band, EtaRecord, EtaSummary, Rise},
+        metrics::{Outcome, Recorder, unix_ms},
+    };
 
     #[test]
     fn data_survives_the_trip_to_the_coordinator_and_merges() {
@@ -153,5 +156,50 @@ mod tests {
         assert_eq!(merged.values["sub.lag"].len(), 2);
         assert_eq!(merged.counters["fans.admitted"], 4);
         assert_eq!(merged.fans.len(), 2);
+    }
+
+    #[test]
+    fn eta_records_survive_the_trip_to_the_coordinator_and_merge() {
+        let worker = |high_s: i64, waited_ms: f64| {
+            let recorder = Recorder::new(unix_ms());
+            let mut eta = EtaRecord::default();
+            for (n, high_s) in [high_s, 2 * high_s].into_iter().enumerate() {
+                let band = Band {
+                    low_s: 10,
+                    likely_s: Some(20),
+                    high_s,
+                };
+                eta.observe_band(Some(band), 1_000.0 * n as f64);
+            }
+            eta.admitted_ms = Some(waited_ms);
+            recorder.fan(FanRecord {
+                eta,
+                ..FanRecord::default()
+            });
+            serde_json::to_string(&recorder.take().to_wire().expect("encodes")).expect("serializes")
+        };
+
+        let mut merged = Data::default();
+        for text in [worker(30, 25_000.0), worker(40, 60_000.0)] {
+            merged
+                .merge_wire(serde_json::from_str(&text).expect("parses"))
+                .expect("merges");
+        }
+        let summary = EtaSummary::of(&merged.fans);
+
+        let first = merged.fans[0]
+            .eta
+            .first
+            .expect("the first band made the trip");
+        assert_eq!((first.seen_ms, first.band.high_s), (0.0, 30));
+        assert_eq!((summary.judged, summary.inside, summary.later), (2, 1, 1));
+        assert_eq!((summary.pairs, summary.rises), (2, 2));
+        assert_eq!(
+            summary.worst_rise,
+            Some(Rise {
+                from_s: 30,
+                to_s: 60
+            })
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The single-file HTML report: tables and inline SVG charts, no scripts or fonts from
 //! elsewhere (the machine may be offline). Sections come in the order a reader asks:
-//! did it pass, why, how fast, over time, how visits ended.
+//! did it pass, why, how fast, how true the ETA was, over time, how visits ended.
 
 use std::fmt::Write as _;
 
@@ -18,6 +18,7 @@ pub fn html(r: &Report) -> String {
     thresholds(&mut h, r);
     faults(&mut h, r);
     tables(&mut h, r);
+    eta(&mut h, r);
     over_time(&mut h, r);
     queue(&mut h, r);
     processes(&mut h, r);
@@ -175,6 +176,24 @@ fn tables(h: &mut String, r: &Report) {
             l.p99,
             l.p999,
             l.max
+        );
+    }
+    h.push_str("</table>");
+}
+
+/// The first ETA band each waiting fan was shown, against the wait that followed.
+fn eta(h: &mut String, r: &Report) {
+    let rows = r.eta.rows();
+    if rows.is_empty() {
+        return;
+    }
+    h.push_str("<h2>ETA band (the first one a waiting fan was shown, against the wait)</h2><table><tr><th>measure</th><th style=\"text-align:left\">measured</th></tr>");
+    for (what, measured) in rows {
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td style="text-align:left">{}</td></tr>"#,
+            escape(what),
+            escape(&measured)
         );
     }
     h.push_str("</table>");

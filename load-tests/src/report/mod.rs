@@ -20,6 +20,7 @@ pub use threshold::{Threshold, ThresholdResult, evaluate, parse_threshold};
 use crate::{
     audit::Audit,
     chaos::{Burst, Fault, FaultReport},
+    eta::EtaSummary,
     metrics::Data,
     system::{ProcSample, QueueSample},
 };
@@ -104,6 +105,9 @@ pub struct Report {
     pub ops: Vec<OpSummary>,
     /// Distributions that are not requests (time in queue, subscription lag...).
     pub values: BTreeMap<String, Percentiles>,
+    /// The ETA band fans were shown against the waits that followed.
+    #[serde(default)]
+    pub eta: EtaSummary,
     pub counters: BTreeMap<String, u64>,
     pub requests: u64,
     pub errors: u64,
@@ -181,6 +185,7 @@ impl Report {
                 .map(|(name, h)| (name.clone(), Percentiles::of(h)))
                 .collect(),
             counters: data.counters.clone(),
+            eta: EtaSummary::of(&data.fans),
             requests,
             errors,
             error_rate: errors as f64 / requests.max(1) as f64,
@@ -254,6 +259,34 @@ mod tests {
         assert!((lock.latency_ms.p99 - 99.0).abs() < 0.1);
         assert!((lock.rate - 10.0).abs() < 1e-9);
         assert!((r.error_rate - 1.0 / 101.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_eta_shows_in_the_text_and_html_reports_when_fans_ran() {
+        let mut eta = crate::eta::EtaRecord::default();
+        let band = crate::eta::Band {
+            low_s: 10,
+            likely_s: Some(20),
+            high_s: 30,
+        };
+        eta.observe_band(Some(band), 0.0);
+        eta.admitted_ms = Some(25_000.0);
+        let fans = [crate::metrics::FanRecord {
+            eta,
+            ..Default::default()
+        }];
+        let mut r = report();
+        assert!(!r.text().contains("ETA band"), "no fans, no section");
+
+        r.eta = EtaSummary::of(&fans);
+
+        let text = r.text();
+        assert!(
+            text.contains("  fans judged: 1 (shown a band, then admitted, out of 1 shown one)")
+        );
+        assert!(text.contains("  wait inside the first band: 100.0% (aimed at 80%)"));
+        assert!(text.contains("p50 +5.0 s"), "{text}");
+        assert!(html(&r).contains("<td>band's high rose between updates</td>"));
     }
 
     #[test]

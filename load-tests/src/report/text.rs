@@ -1,5 +1,5 @@
 //! The summary printed at the end of a run: one line per operation and distribution, the
-//! counters, the audit, the thresholds, the notes and the verdict.
+//! counters, the ETA against the waits, the audit, the thresholds, the notes and the verdict.
 
 use std::fmt::Write as _;
 
@@ -11,6 +11,7 @@ impl Report {
         let mut out = String::new();
         self.headline(&mut out);
         self.table(&mut out);
+        self.eta(&mut out);
         self.faults(&mut out);
         self.verdicts(&mut out);
         out
@@ -80,6 +81,21 @@ impl Report {
             .map(|(name, n)| format!("{name}={n}"))
             .collect();
         let _ = writeln!(out, "counters: {}", counters.join(" "));
+    }
+
+    /// The first ETA band each waiting fan was shown, against the wait that followed.
+    fn eta(&self, out: &mut String) {
+        let rows = self.eta.rows();
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "ETA band (the first one a waiting fan was shown, against the wait):"
+        );
+        for (what, measured) in rows {
+            let _ = writeln!(out, "  {what}: {measured}");
+        }
     }
 
     /// Each injected fault and its burst of errors, and the run's longest burst.

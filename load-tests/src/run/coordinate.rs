@@ -251,6 +251,7 @@ impl Rush {
             &samples.queue,
             self.default_cap,
             self.lottery,
+            !self.run.chaos.is_empty(),
         )
         .await?;
         let mut report = Report::summarize(&data, seconds);
