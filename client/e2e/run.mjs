@@ -174,6 +174,9 @@ async function main() {
       if (posA !== '1' || posB !== '2') throw new Error(`expected places 1 and 2, got ${posA} and ${posB}`);
       const ahead = await text(b, 'fans-ahead');
       if (!/1 fan ahead/.test(ahead)) throw new Error(`fans ahead reads "${ahead}"`);
+      // The queue is paused here: no wait is promised (the band needs the line moving).
+      const eta = await text(b, 'queue-eta');
+      if (eta !== 'Paused for now') throw new Error(`the wait reads "${eta}" while paused`);
       await shot(a, '05-waiting-room');
       await shot(b, '05-waiting-room');
     });

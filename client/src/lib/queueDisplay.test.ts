@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDurationShort, formatFansAhead, formatPosition, formatWait, queueHeadline, queueProgress, roundEstimate } from './queueDisplay';
+import { formatDurationShort, formatFansAhead, formatPosition, formatWait, formatWaitBand, queueHeadline, queueProgress, roundEstimate } from './queueDisplay';
 
 describe('position and ETA display', () => {
   it('shows exact positions as they are, in Indian grouping', () => {
@@ -36,6 +36,26 @@ describe('position and ETA display', () => {
     expect(formatWait(3600 + 20 * 60)).toBe('About 1 hour 15 minutes');
     expect(formatWait(2 * 3600 + 55 * 60)).toBe('About 3 hours');
   });
+
+describe('formatWaitBand', () => {
+  it('widens the band outwards to whole minutes', () => {
+    expect(formatWaitBand({ lowSeconds: 130, highSeconds: 290 })).toBe('2–5 minutes');
+    expect(formatWaitBand({ lowSeconds: 20, highSeconds: 170 })).toBe('Up to 3 minutes');
+    expect(formatWaitBand({ lowSeconds: 10, highSeconds: 50 })).toBe('Less than a minute');
+    expect(formatWaitBand({ lowSeconds: 120, highSeconds: 120 })).toBe('About 2 minutes');
+  });
+
+  it('counts in hours past two hours', () => {
+    expect(formatWaitBand({ lowSeconds: 2 * 3600, highSeconds: 3 * 3600 + 60 })).toBe('2–4 hours');
+    expect(formatWaitBand({ lowSeconds: 1800, highSeconds: 3 * 3600 })).toBe('Up to 3 hours');
+  });
+
+  it('is honest without a band, while paused and while nothing is on sale', () => {
+    expect(formatWaitBand(null)).toBe('Working it out…');
+    expect(formatWaitBand({ lowSeconds: 60, highSeconds: 120 }, true)).toBe('Paused for now');
+    expect(formatWaitBand({ lowSeconds: 60, highSeconds: 120 }, false, 'SOLD_OUT')).toBe('None while sold out');
+  });
+});
 
   it('promises no wait while no ticket is free, and says so before the place', () => {
     expect(formatWait(null, false, 'SOLD_OUT')).toBe('None while sold out');

@@ -48,6 +48,31 @@ export function formatWait(seconds: number | null | undefined, paused = false, s
   return `About ${hours} hour${hours === 1 ? '' : 's'}${quarter ? ` ${quarter} minutes` : ''}`;
 }
 
+/** The wait as a band: what the queue shows once it has measured the line's pace. */
+export interface WaitBand {
+  lowSeconds: number;
+  highSeconds: number;
+}
+
+function minutesRange(low: number, high: number): string {
+  return low === high ? `About ${high} minute${high === 1 ? '' : 's'}` : low < 1 ? `Up to ${high} minutes` : `${low}–${high} minutes`;
+}
+
+function hoursRange(low: number, high: number): string {
+  return low === high ? `About ${high} hour${high === 1 ? '' : 's'}` : low < 1 ? `Up to ${high} hours` : `${low}–${high} hours`;
+}
+
+/**
+ * The wait as a range in words, widened outwards to whole minutes (hours past two hours),
+ * so a fan is not promised more than the band holds; falls back to [formatWait] without a band.
+ */
+export function formatWaitBand(band: WaitBand | null | undefined, paused = false, supply: SeatSupply = 'ON_SALE'): string {
+  if (!band || paused || supply !== 'ON_SALE') return formatWait(null, paused, supply);
+  if (band.highSeconds < 60) return 'Less than a minute';
+  if (band.highSeconds <= 2 * 3600) return minutesRange(Math.floor(band.lowSeconds / 60), Math.ceil(band.highSeconds / 60));
+  return hoursRange(Math.floor(band.lowSeconds / 3600), Math.ceil(band.highSeconds / 3600));
+}
+
 /**
  * Progress through the line since the fan first saw their place: 0 on arrival, 1 at the
  * front. `startPosition` is the first position seen (kept across reloads); never goes

@@ -13,7 +13,7 @@ import { loadEvent } from '../events';
 import { useAsync, useNow, useSession } from '../hooks';
 import { Link, navigate, signInHref, useLocation, useTitle } from '../router';
 import { Button, ErrorNotice, LiveDot, Notice, PageLoading, ProgressBar } from '../components/ui';
-import { formatCount, formatFansAhead, formatPosition, formatWait, queueHeadline, queueProgress, formatDurationShort } from '../lib/queueDisplay';
+import { formatCount, formatFansAhead, formatPosition, formatWaitBand, queueHeadline, queueProgress, formatDurationShort } from '../lib/queueDisplay';
 import { QueueExplainer } from './EventPage';
 import { prefetchLayout } from './seats/layoutStore';
 import { formatEventDate } from '../lib/format';
@@ -225,7 +225,7 @@ export function WaitingRoom({ slug }: { slug: string }) {
     const changedState = status.state !== lastSpoken.current.state;
     if (!changedState && Date.now() - lastSpoken.current.at < 30_000) return;
     lastSpoken.current = { at: Date.now(), state: status.state };
-    const wait = status.state === 'WAITING' ? ` Estimated wait: ${formatWait(status.estimatedWaitSeconds, status.paused, status.supply).toLowerCase()}.` : '';
+    const wait = status.state === 'WAITING' ? ` Estimated wait: ${formatWaitBand(status.eta, status.paused, status.supply).toLowerCase()}.` : '';
     setSpoken(`${headline.title}.${wait}`);
   }, [status, headline]);
   useTitle(status?.state === 'WAITING' && status.position ? `(#${formatPosition(status.position, status.exact)}) Waiting room` : status?.state === 'ADMITTED' ? 'Your turn!' : 'Waiting room');
@@ -284,12 +284,13 @@ export function WaitingRoom({ slug }: { slug: string }) {
                 </div>
                 <div>
                   <span className="stat-label">Estimated wait</span>
-                  <span className="stat-value small-value" data-testid="queue-eta">{formatWait(status.estimatedWaitSeconds, status.paused, status.supply)}</span>
+                  <span className="stat-value small-value" data-testid="queue-eta">{formatWaitBand(status.eta, status.paused, status.supply)}</span>
                 </div>
               </div>
               <ProgressBar value={progress} label="Your progress through the line" valueText={`${Math.round(progress * 100)} percent of the way to the front`} />
               <p className="muted small">
                 {status.exact ? 'Exact place.' : 'Estimated from the line’s speed; we check your exact place every minute.'}
+                {status.eta && !status.paused && status.supply === 'ON_SALE' ? ` ${Math.round(status.eta.coverage * 100)}% of waits like yours end inside this range; it only grows if the line truly slows, and then slowly.` : ''}
                 {status.admissionRate > 0 && !status.paused && status.supply === 'ON_SALE' ? ` About ${formatCount(Math.round(status.admissionRate * 60))} fans go in each minute.` : ''}
               </p>
             </>
