@@ -73,10 +73,6 @@ pub const PUBLIC: &[Step] = &[
         "query($s: String!) { eventBySlug(slug: $s) { id } }",
         |f| json!({ "s": f["slug"] }),
     ),
-    (
-        "query($e: ID!) { lottery(eventId: $e) { eventId algorithm commitment seed entrants(limit: 5) } }",
-        |f| json!({ "e": f["event"] }),
-    ),
     ("{ me { id } }", |_| json!({})),
     ("{ myBookings { id } }", |_| json!({})),
     (
@@ -114,6 +110,10 @@ pub const PUBLIC: &[Step] = &[
     (
         "mutation($b: ID!) { cancelBooking(bookingId: $b) { id } }",
         |_| json!({ "b": Uuid::new_v4().to_string() }),
+    ),
+    (
+        "query($e: ID!) { lottery(eventId: $e) { eventId algorithm commitment seed entrants(limit: 5) } }",
+        |f| json!({ "e": f["event"] }),
     ),
 ];
 
