@@ -33,6 +33,14 @@ fn left_ahead(reply: &FanReply) -> i64 {
     }
 }
 
+/// The exact position in a reply, while waiting.
+fn exact_position(reply: &FanReply) -> Option<i64> {
+    match reply.place {
+        Place::Waiting { rank, .. } => Some(rank + 1),
+        _ => None,
+    }
+}
+
 /// What a regular update shows the fan.
 enum Update {
     /// Still waiting, at this estimated position.
@@ -98,6 +106,9 @@ pub fn position_stream(
             ..Snapshot::default()
         });
         let mut ahead = left_ahead(&reply);
+        // A waiting fan's place only moves forward: an estimate from a snapshot older than
+        // the last exact read must not show them further back (nor their wait longer).
+        let mut shown = exact_position(&reply);
         yield Ok(describe(&state, &event, &fan, &reply, None));
 
         let update_every = Duration::from_secs(state.config().queue_update_secs.max(1));
@@ -121,7 +132,11 @@ pub fn position_stream(
                 _ = updates.tick() => {
                     let snapshot = registration.snapshot.borrow().clone();
                     match on_update(&reply, &snapshot, ahead) {
-                        Update::Estimate(position) => yield Ok(describe(&state, &event, &fan, &reply, Some((position, &snapshot)))),
+                        Update::Estimate(position) => {
+                            let position = shown.map_or(position, |shown| position.min(shown));
+                            shown = Some(position);
+                            yield Ok(describe(&state, &event, &fan, &reply, Some((position, &snapshot))));
+                        }
                         Update::Unchanged => yield Ok(describe(&state, &event, &fan, &reply, None)),
                         Update::ReadExactly => refresh = true,
                     }
@@ -133,6 +148,7 @@ pub fn position_stream(
                     Ok(fresh) => {
                         reply = fresh;
                         ahead = left_ahead(&reply);
+                        shown = exact_position(&reply);
                         yield Ok(describe(&state, &event, &fan, &reply, None));
                     }
                     Err(error) => tracing::warn!(error = %error, "exact queue read failed; keeping the estimate"),
