@@ -22,6 +22,9 @@ pub struct Band {
     /// `estimatedWaitSeconds`, the likely wait inside the band; `None` when not given.
     pub likely_s: Option<i64>,
     pub high_s: i64,
+    /// When the forecast behind it was revised (`eta.revisedAt`, ms since the epoch).
+    #[serde(default)]
+    pub revised_ms: Option<i64>,
 }
 
 impl Band {
@@ -35,6 +38,10 @@ impl Band {
             low_s: eta["lowSeconds"].as_i64()?,
             likely_s: status["estimatedWaitSeconds"].as_i64(),
             high_s: eta["highSeconds"].as_i64()?,
+            revised_ms: eta["revisedAt"]
+                .as_str()
+                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                .map(|at| at.timestamp_millis()),
         })
     }
 }
@@ -52,6 +59,26 @@ pub struct FirstBand {
 pub struct Rise {
     pub from_s: i64,
     pub to_s: i64,
+    /// Revisions of the forecast between the two updates (at least one is assumed): the
+    /// promise is per revision, so a fan who polls less often than the API revises may see
+    /// several at once.
+    #[serde(default = "one")]
+    pub revisions: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// How often the API revises its forecast (`graphql-api/src/eta.rs`).
+const REVISE_EVERY_MS: f64 = 10_000.0;
+
+/// Revisions between two bands: from their `revisedAt`, one when either is missing.
+fn revisions_between(from: Option<i64>, to: Option<i64>) -> u32 {
+    match (from, to) {
+        (Some(from), Some(to)) => ((to - from) as f64 / REVISE_EVERY_MS).round().max(1.0) as u32,
+        _ => 1,
+    }
 }
 
 impl Rise {
@@ -61,10 +88,12 @@ impl Rise {
         self.to_s as f64 / self.from_s.max(1) as f64
     }
 
-    /// True when the top rose more than the promise allows: 10%, plus 1 s of rounding.
+    /// True when the top rose more than the promise allows: 10% per revision in between,
+    /// plus 1 s of rounding.
     pub fn breaks_promise(&self) -> bool {
-        // `to > from * 1.1 + 1`, in integers so that the boundary is exact.
-        10 * self.to_s > 11 * self.from_s + 10
+        let allowed = self.from_s as f64 * 1.1f64.powi(self.revisions.max(1) as i32) + 1.0;
+        // The slack keeps the exact boundary (`to == from * 1.1 + 1`) allowed.
+        self.to_s as f64 > allowed + 1e-9
     }
 }
 
@@ -84,7 +113,7 @@ pub struct EtaRecord {
     pub worst: Option<Rise>,
     /// The last update's top, while updates show a band; only the fan needs it.
     #[serde(skip)]
-    last_high_s: Option<i64>,
+    last: Option<Band>,
 }
 
 impl EtaRecord {
@@ -97,7 +126,7 @@ impl EtaRecord {
     pub fn observe_band(&mut self, band: Option<Band>, now_ms: f64) {
         let Some(band) = band else {
             // No band (paused, off sale, no forecast): the next one is not held to this one.
-            self.last_high_s = None;
+            self.last = None;
             return;
         };
         if self.first.is_none() {
@@ -106,11 +135,12 @@ impl EtaRecord {
                 band,
             });
         }
-        if let Some(from_s) = self.last_high_s {
+        if let Some(last) = self.last {
             self.pairs += 1;
             let rise = Rise {
-                from_s,
+                from_s: last.high_s,
                 to_s: band.high_s,
+                revisions: revisions_between(last.revised_ms, band.revised_ms),
             };
             if rise.breaks_promise() {
                 self.rises += 1;
@@ -119,7 +149,7 @@ impl EtaRecord {
                 }
             }
         }
-        self.last_high_s = Some(band.high_s);
+        self.last = Some(band);
     }
 }
 
@@ -336,6 +366,7 @@ mod tests {
             low_s,
             likely_s: Some(likely_s),
             high_s,
+            revised_ms: None,
         })
     }
 
@@ -352,7 +383,14 @@ mod tests {
 
     #[test]
     fn a_rise_past_ten_percent_and_a_second_breaks_the_promise() {
-        let rise = |from_s, to_s| Rise { from_s, to_s }.breaks_promise();
+        let rise = |from_s, to_s| {
+            Rise {
+                from_s,
+                to_s,
+                revisions: 1,
+            }
+            .breaks_promise()
+        };
 
         assert!(rise(100, 112), "12% and 12 s up");
         assert!(!rise(100, 111), "exactly 10% + 1 s is allowed");
@@ -386,7 +424,8 @@ mod tests {
             record.worst,
             Some(Rise {
                 from_s: 99,
-                to_s: 200
+                to_s: 200,
+                revisions: 1
             })
         );
     }
@@ -398,9 +437,37 @@ mod tests {
         let no_band = json!({ "state": "WAITING", "estimatedWaitSeconds": null, "eta": null });
         let admitted = json!({ "state": "ADMITTED", "eta": { "lowSeconds": 0, "highSeconds": 0 } });
 
-        assert_eq!(Band::of(&waiting), band(20, 30, 45));
+        assert_eq!(
+            Band::of(&waiting),
+            band(20, 30, 45),
+            "no revisedAt: none kept"
+        );
         assert_eq!(Band::of(&no_band), None);
         assert_eq!(Band::of(&admitted), None);
+    }
+
+    #[test]
+    fn a_fan_who_saw_several_revisions_at_once_is_allowed_a_tenth_for_each() {
+        let at = |revised_s: i64, high_s: i64| {
+            Band::of(&json!({ "state": "WAITING", "estimatedWaitSeconds": high_s,
+                "eta": { "lowSeconds": 1, "highSeconds": high_s,
+                    "revisedAt": format!("2026-12-05T10:00:{revised_s:02}+00:00") } }))
+        };
+        let mut polled = EtaRecord::default();
+        polled.observe_band(at(0, 100), 0.0);
+        // Two revisions later (20 s): 1.1 * 1.1 * 100 + 1 = 122 is allowed.
+        polled.observe_band(at(20, 122), 20_000.0);
+        let mut once = EtaRecord::default();
+        once.observe_band(at(0, 100), 0.0);
+        once.observe_band(at(10, 122), 10_000.0);
+
+        assert_eq!(at(20, 5).map(|band| band.revised_ms.is_some()), Some(true));
+        assert_eq!((polled.pairs, polled.rises), (1, 0));
+        assert_eq!(
+            (once.pairs, once.rises),
+            (1, 1),
+            "one revision allows 111 s"
+        );
     }
 
     #[test]

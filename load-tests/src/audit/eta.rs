@@ -42,6 +42,7 @@ mod tests {
                 low_s: 0,
                 likely_s: None,
                 high_s: *high_s,
+                revised_ms: None,
             };
             eta.observe_band(Some(band), n as f64);
         }

@@ -7,10 +7,10 @@ pub const EVENTS: &str = "{ events { id name artist venue startsAt status salePa
 pub const EVENT: &str = "query($id: ID!) { event(id: $id) { id name status gateEnabled maxSeatsPerFan salePath saleOpensAt } }";
 pub const EVENT_BY_SLUG: &str = "query($s: String!) { eventBySlug(slug: $s) { id name status gateEnabled maxSeatsPerFan salePath saleOpensAt } }";
 // The queue's statuses carry the ETA band the waiting room shows: the report judges it (`eta`).
-pub const JOIN: &str = "mutation($e: ID!) { joinQueue(eventId: $e) { state supply ticketNumber position nowServing estimatedWaitSeconds eta { lowSeconds highSeconds } admission { token expiresAt seatCap } } }";
-pub const HEARTBEAT: &str = "mutation($e: ID!) { heartbeat(eventId: $e) { state supply ticketNumber position nowServing updatedAt estimatedWaitSeconds eta { lowSeconds highSeconds } admission { token expiresAt seatCap } } }";
+pub const JOIN: &str = "mutation($e: ID!) { joinQueue(eventId: $e) { state supply ticketNumber position nowServing estimatedWaitSeconds eta { lowSeconds highSeconds revisedAt } admission { token expiresAt seatCap } } }";
+pub const HEARTBEAT: &str = "mutation($e: ID!) { heartbeat(eventId: $e) { state supply ticketNumber position nowServing updatedAt estimatedWaitSeconds eta { lowSeconds highSeconds revisedAt } admission { token expiresAt seatCap } } }";
 pub const LEAVE: &str = "mutation($e: ID!) { leaveQueue(eventId: $e) }";
-pub const POSITION: &str = "subscription($e: ID!) { queuePosition(eventId: $e) { state supply ticketNumber position exact nowServing updatedAt estimatedWaitSeconds eta { lowSeconds highSeconds } admission { token expiresAt seatCap } } }";
+pub const POSITION: &str = "subscription($e: ID!) { queuePosition(eventId: $e) { state supply ticketNumber position exact nowServing updatedAt estimatedWaitSeconds eta { lowSeconds highSeconds revisedAt } admission { token expiresAt seatCap } } }";
 pub const SEAT_MAP: &str = "{ seatMap { seatCount sequence bounds { minX minY maxX maxY } \
     categories { id name colour price { amountMinor currency } } \
     sections { name categoryId seatCount labelX labelY } \

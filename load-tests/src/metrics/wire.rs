@@ -168,6 +168,7 @@ mod tests {
                     low_s: 10,
                     likely_s: Some(20),
                     high_s,
+                    revised_ms: None,
                 };
                 eta.observe_band(Some(band), 1_000.0 * n as f64);
             }
@@ -198,7 +199,8 @@ mod tests {
             summary.worst_rise,
             Some(Rise {
                 from_s: 30,
-                to_s: 60
+                to_s: 60,
+                revisions: 1
             })
         );
     }

@@ -268,6 +268,7 @@ mod tests {
             low_s: 10,
             likely_s: Some(20),
             high_s: 30,
+            revised_ms: None,
         };
         eta.observe_band(Some(band), 0.0);
         eta.admitted_ms = Some(25_000.0);
