@@ -275,8 +275,8 @@ mod tests {
         let one = after(&[20.0]);
         let many = after(&[20.0; 16]);
         let (one, many) = (
-            band(&one.pace, 1000).unwrap(),
-            band(&many.pace, 1000).unwrap(),
+            band(&one.pace, 1000).expect("a value"),
+            band(&many.pace, 1000).expect("a value"),
         );
         assert_eq!(many.likely, 50);
         assert!(
@@ -292,8 +292,8 @@ mod tests {
         let mut paces = vec![50.0; 10];
         paces.push(5.0);
         let slowed = after(&paces);
-        let before = band(&fast.pace, 1000).unwrap();
-        let now = band(&slowed.pace, 1000).unwrap();
+        let before = band(&fast.pace, 1000).expect("a value");
+        let now = band(&slowed.pace, 1000).expect("a value");
         assert!(
             now.high > before.high,
             "the slowdown shows: {before:?} -> {now:?}"
@@ -313,8 +313,8 @@ mod tests {
         paces.extend([100.0; 4]);
         let fast = after(&paces);
         let (before, now) = (
-            band(&slow.pace, 1000).unwrap(),
-            band(&fast.pace, 1000).unwrap(),
+            band(&slow.pace, 1000).expect("a value"),
+            band(&fast.pace, 1000).expect("a value"),
         );
         assert!(now.likely * 3 < before.likely, "{before:?} -> {now:?}");
     }
@@ -329,7 +329,7 @@ mod tests {
                 .expect("revisions still come");
         }
         assert_eq!(forecast.windows, vec![20.0; 3]);
-        assert_eq!(band(&forecast.pace, 200).unwrap().likely, 10);
+        assert_eq!(band(&forecast.pace, 200).expect("a value").likely, 10);
     }
 
     #[test]
@@ -341,7 +341,7 @@ mod tests {
     #[test]
     fn counts_that_went_backwards_start_a_new_forecast() {
         let forecast = after(&[20.0; 3]);
-        let restarted = revise(Some(&forecast), Counts::default(), 100 * SECOND).unwrap();
+        let restarted = revise(Some(&forecast), Counts::default(), 100 * SECOND).expect("a value");
         assert!(restarted.windows.is_empty());
         assert_eq!(band(&restarted.pace, 10), None);
     }
@@ -354,7 +354,7 @@ mod tests {
             pace.slow <= pace.likely && pace.likely <= pace.fast,
             "{pace:?}"
         );
-        let band = band(&pace, 300).unwrap();
+        let band = band(&pace, 300).expect("a value");
         assert!(
             band.low <= band.likely && band.likely <= band.high,
             "{band:?}"
@@ -367,7 +367,7 @@ mod tests {
     fn a_waiting_fans_band_never_rises_more_than_a_tenth_between_revisions() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(17);
         for _ in 0..200 {
-            let mut forecast = revise(None, Counts::default(), 0).unwrap();
+            let mut forecast = revise(None, Counts::default(), 0).expect("a value");
             let mut counts = Counts::default();
             let mut position: i64 = rng.random_range(50..20_000);
             let mut shown: Option<Band> = None;
@@ -382,7 +382,8 @@ mod tests {
                 counts.admitted_total += admitted;
                 counts.active_ms += active;
                 position -= admitted.min(position - 1);
-                forecast = revise(Some(&forecast), counts, revision * 10 * SECOND).unwrap();
+                forecast =
+                    revise(Some(&forecast), counts, revision * 10 * SECOND).expect("a value");
                 let Some(now) = band(&forecast.pace, position) else {
                     continue;
                 };
@@ -400,11 +401,11 @@ mod tests {
     #[test]
     fn forecasts_survive_their_stored_form_and_bad_forms_do_not_read() {
         let forecast = after(&[12.5, 30.0, 7.25]);
-        let read = decode(&encode_pace(&forecast.pace), &encode_base(&forecast)).unwrap();
+        let read = decode(&encode_pace(&forecast.pace), &encode_base(&forecast)).expect("a value");
         assert_eq!(read.base, forecast.base);
         assert_eq!(read.windows, forecast.windows);
         assert!((read.pace.likely - forecast.pace.likely).abs() < 1e-3);
-        let fresh = revise(None, Counts::default(), 5).unwrap();
+        let fresh = revise(None, Counts::default(), 5).expect("a value");
         assert_eq!(
             decode(&encode_pace(&fresh.pace), &encode_base(&fresh)),
             Some(fresh)

@@ -41,8 +41,9 @@ pub struct ApiMetrics {
     pub queue_fans: IntGaugeVec,
     /// Fans admitted since the sale opened, per event, read when scraped.
     pub queue_admitted: IntGaugeVec,
-    /// Admission limits in force per event (`rate` per second, `capacity` shoppers) and the
-    /// rate achieved lately (`achieved`), read when scraped.
+    /// Admission limits in force per event (`rate` per second, `capacity` shoppers), the
+    /// rate achieved lately (`achieved`) and the ETA's forecast pace (`eta_slow`,
+    /// `eta_likely`, `eta_fast`), read when scraped.
     pub queue_limits: GaugeVec,
     /// Postgres connections of this instance's pool (`in_use`, `idle`, `max`).
     pub pool: IntGaugeVec,
@@ -98,7 +99,7 @@ impl ApiMetrics {
         let queue_limits = GaugeVec::new(
             Opts::new(
                 "api_queue_admission",
-                "An event's admission limits in force and the rate achieved",
+                "An event's admission limits in force, the rate achieved and the ETA's forecast pace",
             ),
             &["event", "measure"],
         )

@@ -167,7 +167,9 @@ pub async fn export_metrics(state: &AppState) -> ApiResult<()> {
     let config = state.config();
     let (events, _) = super::ticker::list_events(state).await?;
     for event in events {
-        let counters = queue_store::counters(state.redis(), &state.keys().queue(event.id)).await?;
+        let keys = state.keys().queue(event.id);
+        let counters = queue_store::counters(state.redis(), &keys).await?;
+        let pace = queue_store::message_meta(state.redis(), &keys).await?.pace;
         let id = event.id.to_string();
         for (fans, count) in [
             ("waiting", counters.waiting),
@@ -192,6 +194,10 @@ pub async fn export_metrics(state: &AppState) -> ApiResult<()> {
                     .unwrap_or(i64::from(config.queue_admission_capacity)) as f64,
             ),
             ("achieved", counters.achieved.unwrap_or(0.0)),
+            // The ETA's forecast of the pace (0 before the first): what fans' waits use.
+            ("eta_slow", pace.map_or(0.0, |pace| pace.slow)),
+            ("eta_likely", pace.map_or(0.0, |pace| pace.likely)),
+            ("eta_fast", pace.map_or(0.0, |pace| pace.fast)),
         ] {
             METRICS
                 .queue_limits

@@ -94,6 +94,14 @@ async fn operations_queues_and_the_pool_are_exported() {
         .is_some_and(|rate| rate > 0.0)
     );
     assert_eq!(
+        sample(
+            &text,
+            &format!(r#"api_queue_admission{{event="{event}",measure="eta_likely"}}"#)
+        ),
+        Some(0.0),
+        "no forecast before the line has moved"
+    );
+    assert_eq!(
         sample(&text, r#"api_db_pool_connections{state="max"}"#),
         Some(f64::from(app.instance.state.config().db_max_connections))
     );
